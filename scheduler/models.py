@@ -1,0 +1,130 @@
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone as dj_timezone
+
+
+class Tier(models.TextChoices):
+    FREE = "free", "Free"
+    STARTER = "starter", "Starter"
+    PROFESSIONAL = "professional", "Professional"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+TIER_ORDER = [Tier.FREE, Tier.STARTER, Tier.PROFESSIONAL, Tier.ENTERPRISE]
+
+
+class Account(models.Model):
+    """A tenant: a company using the product. Every piece of data belongs to one."""
+
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    sales_tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.FREE)
+    service_tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.FREE)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA time zone.")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        if "account" not in extra and "account_id" not in extra:
+            extra["account"] = Account.objects.create(name=email.split("@")[-1])
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        extra.setdefault("role", User.Role.ADMIN)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A signed-in person. Email is the login; every user belongs to exactly one account."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    class Seat(models.TextChoices):
+        NONE = "none", "No paid seat"
+        SALES = "sales", "Sales Hub seat"
+        SERVICE = "service", "Service Hub seat"
+
+    email = models.EmailField(max_length=254, unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="users")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    personal_email_access = models.BooleanField(
+        default=False,
+        help_text="Granted by an account admin; needed to connect a calendar or inbox.",
+    )
+    seat = models.CharField(max_length=10, choices=Seat.choices, default=Seat.NONE)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=dj_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs):
+        # Stored lower-case so that logins and invitations match whatever case is typed.
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_account_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+
+class Domain(models.Model):
+    """A custom domain of an account, managed in Settings > Domains."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
+    hostname = models.CharField(max_length=253)
+    verified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("hostname"), name="domain_hostname_ci_unique"),
+        ]
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname

@@ -1,0 +1,321 @@
+"""Settings for the whole project, read from environment variables.
+
+DEBUG defaults to off. With DEBUG off the process refuses to start unless every value a
+production deployment needs (SECRET_KEY, FIELD_ENCRYPTION_KEYS, DATABASE_URL, REDIS_URL,
+ALLOWED_HOSTS) is set; there are no silent defaults for those. `make run` sets DEBUG=1 and
+gets the embedded default: SQLite, a filesystem broker and the provider sandbox.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from scheduler.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", default=False)
+
+
+def _require(name: str) -> str:
+    value = env_str(name)
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is off (see README, 'Configuration')."
+        )
+    return value
+
+
+# --- Core -------------------------------------------------------------------------------
+
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY") or "dev-only-secret-key-never-use-in-production-0123456789"
+else:
+    SECRET_KEY = _require("SECRET_KEY")
+
+# Fernet keys for encrypted model fields. The first key encrypts; all of them decrypt, so a
+# new key is rotated in by putting it first and re-saving (manage.py rotate_encryption_keys).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        _require("FIELD_ENCRYPTION_KEYS")
+    # Dev only: a key derived from the dev SECRET_KEY so `make run` needs no setup.
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+    ]
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    _require("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Public base URL of the app, used in emails and provider redirect URIs.
+APP_BASE_URL = (env_str("APP_BASE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "scheduler",
+    "calendars",
+    "crm",
+    "meetings",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "scheduler.middleware.UserTimezoneMiddleware",
+]
+
+ROOT_URLCONF = "scheduler.urls"
+WSGI_APPLICATION = "scheduler.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+
+_database_url = env_str("DATABASE_URL")
+if not _database_url:
+    if not DEBUG:
+        _require("DATABASE_URL")
+    _database_url = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache and Celery ------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+if not REDIS_URL and not DEBUG:
+    _require("REDIS_URL")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX") or "scheduler",
+            # Fail fast when Redis is down instead of hanging a request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+else:
+    # Embedded default: every process of `make run` shares these folders, no server needed.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "scheduler.tasks.heartbeat", "schedule": 60.0},
+}
+
+# --- Auth (django-allauth) --------------------------------------------------------------
+
+AUTH_USER_MODEL = "scheduler.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "meetings:dashboard"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_ADAPTER = "scheduler.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "scheduler.forms.SignupForm"}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Meetings] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER") or "Meetings"
+
+# --- Email ------------------------------------------------------------------------------
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Meetings <meetings@localhost>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Calendar providers -----------------------------------------------------------------
+# Every provider endpoint is a setting. CALENDAR_SANDBOX_URL points them all at the
+# project's sandbox (`python -m sandbox`); unset, they default to the real services.
+
+CALENDAR_SANDBOX_URL = (env_str("CALENDAR_SANDBOX_URL") or "").rstrip("/")
+CALENDAR_SANDBOX_HTTPS_URL = (env_str("CALENDAR_SANDBOX_HTTPS_URL") or "").rstrip("/")
+CALENDAR_SANDBOX_CA_FILE = env_str("CALENDAR_SANDBOX_CA_FILE") or ""
+
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID") or ("sandbox-google-client" if DEBUG else "")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET") or ("sandbox-secret" if DEBUG else "")
+GOOGLE_AUTH_URI = env_str("GOOGLE_AUTH_URI") or (
+    f"{CALENDAR_SANDBOX_URL}/o/oauth2/auth"
+    if CALENDAR_SANDBOX_URL
+    else "https://accounts.google.com/o/oauth2/auth"
+)
+GOOGLE_TOKEN_URI = env_str("GOOGLE_TOKEN_URI") or (
+    f"{CALENDAR_SANDBOX_URL}/token"
+    if CALENDAR_SANDBOX_URL
+    else "https://oauth2.googleapis.com/token"
+)
+GOOGLE_CALENDAR_API_URL = env_str("GOOGLE_CALENDAR_API_URL") or (
+    f"{CALENDAR_SANDBOX_URL}/calendar/v3/"
+    if CALENDAR_SANDBOX_URL
+    else "https://www.googleapis.com/calendar/v3/"
+)
+
+MICROSOFT_CLIENT_ID = env_str("MICROSOFT_CLIENT_ID") or ("sandbox-ms-client" if DEBUG else "")
+MICROSOFT_CLIENT_SECRET = env_str("MICROSOFT_CLIENT_SECRET") or ("sandbox-secret" if DEBUG else "")
+MICROSOFT_TENANT = env_str("MICROSOFT_TENANT") or "common"
+MICROSOFT_AUTHORITY_HOST = env_str("MICROSOFT_AUTHORITY_HOST") or (
+    CALENDAR_SANDBOX_HTTPS_URL or "https://login.microsoftonline.com"
+)
+MICROSOFT_GRAPH_URL = env_str("MICROSOFT_GRAPH_URL") or (
+    f"{CALENDAR_SANDBOX_URL}/graph/v1.0"
+    if CALENDAR_SANDBOX_URL
+    else "https://graph.microsoft.com/v1.0"
+)
+
+# User-supplied EWS URLs must be https on a public address. The sandbox runs on loopback
+# over http, so it needs this switched on; never in production.
+EXCHANGE_ALLOW_PRIVATE_URLS = env_bool("EXCHANGE_ALLOW_PRIVATE_URLS", default=False)
+
+# --- Internationalisation ---------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (production) --------------------------------------------------------------
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    if env_bool("USE_X_FORWARDED_PROTO", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # /healthz is probed over plain http by load balancers and orchestrators.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Logging ----------------------------------------------------------------------------
+
+LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
+LOG_FORMAT = env_str("LOG_FORMAT") or "json"
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

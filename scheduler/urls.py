@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from scheduler import views
+from scheduler.health import healthz
+
+settings_patterns = (
+    [
+        path("", RedirectView.as_view(pattern_name="settings:general"), name="index"),
+        path("general/", views.settings_general, name="general"),
+        path("users/", views.settings_users, name="users"),
+        path("users/<int:user_id>/", views.settings_user_update, name="user_update"),
+        path("domains/", views.settings_domains, name="domains"),
+        path("domains/<int:domain_id>/delete/", views.settings_domain_delete, name="domain_delete"),
+        path("general/calendar/", include("calendars.urls")),
+    ],
+    "settings",
+)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("app/settings/", include(settings_patterns)),
+    path("app/meetings/", include("meetings.urls")),
+    path("app/contacts/", include("crm.urls")),
+    path("app/conversations/", include("chat.urls")),
+]

@@ -1,0 +1,133 @@
+import itertools
+import os
+
+import pytest
+from allauth.account.models import EmailAddress
+
+from scheduler.models import Account, Tier, User
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by tests
+# around it are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-staple"
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_account(db):
+    def make(name: str | None = None, **fields) -> Account:
+        fields.setdefault("sales_tier", Tier.PROFESSIONAL)
+        return Account.objects.create(name=name or f"Account {next(_seq)}", **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db, make_account):
+    def make(email: str | None = None, account: Account | None = None, **fields) -> User:
+        email = email or f"user{next(_seq)}@example.com"
+        fields.setdefault("role", User.Role.MEMBER)
+        user = User.objects.create_user(
+            email, PASSWORD, account=account or make_account(), **fields
+        )
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def account(make_account) -> Account:
+    return make_account("Acme")
+
+
+@pytest.fixture
+def admin_user(make_user, account) -> User:
+    return make_user(
+        "admin@acme.example", account, role=User.Role.ADMIN, personal_email_access=True
+    )
+
+
+@pytest.fixture
+def member_user(make_user, account) -> User:
+    return make_user("member@acme.example", account)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member_user):
+    client.force_login(member_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker (separate process) on Redis, using the test database.
+
+    Tests that need it must commit their data: use `transactional_db`.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from scheduler.celery import app
+
+    db = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    app.control.purge()  # nothing left over from an earlier run
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "scheduler",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=pytest@%h",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    try:
+        deadline = 60
+        import time
+
+        start = time.monotonic()
+        while not app.control.ping(timeout=0.5):
+            if worker.poll() is not None or time.monotonic() - start > deadline:
+                raise RuntimeError("the Celery worker did not start")
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process, transactional_db):
+    """Send tasks to the real worker process instead of running them inline."""
+    from scheduler.celery import app
+
+    app.conf.task_always_eager = False
+    yield celery_worker_process
+    app.conf.task_always_eager = True
