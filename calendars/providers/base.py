@@ -1,0 +1,218 @@
+"""The one interface every calendar provider implements, and its typed errors.
+
+Views and tasks talk to providers only through `CalendarProvider`; they never branch on a
+provider's name. Errors say what the caller must do: ask the user to reconnect, mark one
+calendar inactive, wait and retry, retry with backoff, or record and stop.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class ProviderError(Exception):
+    """Base of every provider failure. `permanent` tells the caller whether to retry."""
+
+    permanent = False
+
+    def __init__(self, message: str = "", *, detail: str = ""):
+        super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
+        self.detail = detail
+
+
+class ReconnectRequired(ProviderError):
+    """The grant was revoked or the password changed: the user must reconnect."""
+
+    permanent = True
+
+
+class CalendarAccessLost(ProviderError):
+    """The connected account can no longer read this calendar."""
+
+    permanent = True
+
+    def __init__(self, calendar_id: str, message: str = "", **kwargs):
+        super().__init__(message or f"Access to calendar {calendar_id!r} was lost.", **kwargs)
+        self.calendar_id = calendar_id
+
+
+class RateLimited(ProviderError):
+    """The provider asked us to slow down; retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "", **kwargs):
+        super().__init__(message or f"Rate limited; retry after {retry_after:g}s.", **kwargs)
+        self.retry_after = retry_after
+
+
+class TransientError(ProviderError):
+    """A passing fault (5xx, timeout, connection reset): retry with backoff."""
+
+
+class PermanentError(ProviderError):
+    """A request the provider will never accept: record it, alert, don't retry."""
+
+    permanent = True
+
+
+class SyncTokenExpired(ProviderError):
+    """The stored sync state is no longer valid: wipe the mirror and sync fully."""
+
+
+class InvalidServer(PermanentError):
+    """The server is not what the user said it is (not EWS, or too old)."""
+
+
+# --- Values crossing the boundary -------------------------------------------------------
+
+
+class Access:
+    OWNER = "owner"
+    WRITER = "writer"
+    READER = "reader"
+    FREE_BUSY = "free_busy"
+
+    # Only these may be offered as availability calendars (free/busy-only is not enough).
+    FULL_READ = frozenset({OWNER, WRITER, READER})
+
+
+@dataclass(frozen=True)
+class RemoteCalendar:
+    id: str
+    name: str
+    access: str
+    primary: bool = False
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    name: str = ""
+    response: str = ""  # accepted | declined | tentative | needsAction | ""
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """An event as the mirror needs it. Times are aware UTC; all-day events span whole
+    days in the calendar's time zone."""
+
+    id: str
+    start: datetime
+    end: datetime
+    busy: bool
+    title: str = ""
+    all_day: bool = False
+    attendees: tuple[Attendee, ...] = ()
+    organizer: str = ""
+    recurring_event_id: str = ""
+    app_key: str = ""  # set on events this app wrote (its idempotency key)
+
+
+@dataclass
+class ChangePage:
+    """One page of changes; `next_sync_token` is set on the last page only."""
+
+    events: list[RemoteEvent] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
+    next_sync_token: str | None = None
+
+
+@dataclass(frozen=True)
+class BusyInterval:
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class FreeBusy:
+    busy: dict[str, list[BusyInterval]]
+    lost: set[str] = field(default_factory=set)  # calendars the account can no longer read
+
+
+@dataclass(frozen=True)
+class EventWrite:
+    """An event the app writes. `key` is the idempotency key (32 lowercase hex chars): a
+    retried create with the same key never makes a second event."""
+
+    key: str
+    title: str
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+    description: str = ""
+    location: str = ""
+    attendees: tuple[Attendee, ...] = ()
+    send_invitations: bool = True
+
+
+@dataclass(frozen=True)
+class WatchChannel:
+    id: str
+    resource_id: str
+    expires_at: datetime
+    token: str = ""
+
+
+CredentialsCallback = Callable[[dict], None]
+
+
+class CalendarProvider(abc.ABC):
+    """A connection to one mailbox at one provider.
+
+    `credentials` is the provider's own dict (tokens, or EWS username/password/URL), as
+    stored encrypted on the connection; when the provider refreshes it, `on_credentials`
+    receives the new dict so the caller can store it.
+    """
+
+    name: str
+    supports_push: bool = False
+
+    def __init__(self, credentials: dict, on_credentials: CredentialsCallback | None = None):
+        self.credentials = dict(credentials)
+        self._on_credentials = on_credentials
+
+    def _credentials_changed(self, credentials: dict) -> None:
+        self.credentials = dict(credentials)
+        if self._on_credentials is not None:
+            self._on_credentials(dict(credentials))
+
+    @abc.abstractmethod
+    def account_email(self) -> str:
+        """The mailbox address of the connected account."""
+
+    @abc.abstractmethod
+    def list_calendars(self) -> list[RemoteCalendar]: ...
+
+    @abc.abstractmethod
+    def changes(
+        self, calendar_id: str, sync_token: str | None, window: tuple[datetime, datetime]
+    ) -> Iterator[ChangePage]:
+        """Pages of changes since `sync_token` (all events in `window` when None).
+
+        Raises SyncTokenExpired when the token is no longer accepted.
+        """
+
+    @abc.abstractmethod
+    def free_busy(self, calendar_ids: list[str], start: datetime, end: datetime) -> FreeBusy: ...
+
+    @abc.abstractmethod
+    def create_event(self, calendar_id: str, event: EventWrite) -> str:
+        """Create (or find the one already created with `event.key`); return its id."""
+
+    @abc.abstractmethod
+    def update_event(self, calendar_id: str, event_id: str, event: EventWrite) -> None: ...
+
+    @abc.abstractmethod
+    def delete_event(self, calendar_id: str, event_id: str, notify: bool = True) -> None:
+        """Delete an event; one that is already gone counts as deleted."""
+
+    def watch(
+        self, calendar_id: str, address: str, token: str, channel_id: str, ttl_seconds: int
+    ) -> WatchChannel:
+        raise NotImplementedError(f"{self.name} has no push notifications")
+
+    def unwatch(self, channel: WatchChannel) -> None:
+        raise NotImplementedError(f"{self.name} has no push notifications")
