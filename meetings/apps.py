@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class MeetingsConfig(AppConfig):
     name = "meetings"
     verbose_name = "Scheduling pages and bookings"
+
+    def ready(self) -> None:
+        from calendars import settings_page
+        from meetings.settings_section import MeetingLinksSection
+
+        settings_page.register(MeetingLinksSection())

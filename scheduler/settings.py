@@ -151,6 +151,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
@@ -166,7 +167,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "scheduler.tasks.heartbeat", "schedule": 60.0},
+    "dispatch-calendar-syncs": {"task": "calendars.tasks.dispatch_due_syncs", "schedule": 60.0},
 }
+# How often a connection is polled when push notifications say nothing.
+CALENDAR_POLL_MINUTES = env_int("CALENDAR_POLL_MINUTES", 5)
 
 # --- Auth (django-allauth) --------------------------------------------------------------
 
@@ -234,6 +238,11 @@ GOOGLE_TOKEN_URI = env_str("GOOGLE_TOKEN_URI") or (
     f"{CALENDAR_SANDBOX_URL}/token"
     if CALENDAR_SANDBOX_URL
     else "https://oauth2.googleapis.com/token"
+)
+GOOGLE_REVOKE_URI = env_str("GOOGLE_REVOKE_URI") or (
+    f"{CALENDAR_SANDBOX_URL}/revoke"
+    if CALENDAR_SANDBOX_URL
+    else "https://oauth2.googleapis.com/revoke"
 )
 GOOGLE_CALENDAR_API_URL = env_str("GOOGLE_CALENDAR_API_URL") or (
     f"{CALENDAR_SANDBOX_URL}/calendar/v3/"

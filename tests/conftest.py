@@ -131,3 +131,29 @@ def celery_worker(celery_worker_process, transactional_db):
     app.conf.task_always_eager = False
     yield celery_worker_process
     app.conf.task_always_eager = True
+
+
+# --- Provider sandbox -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """The provider sandbox on free loopback ports, for the whole session."""
+    from sandbox.testing import start_sandbox
+
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox-ca"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox_client(sandbox, settings, monkeypatch):
+    """A clean sandbox, with every provider setting pointing at it."""
+    from tests.support.sandbox import SandboxClient, point_settings_at
+
+    point_settings_at(settings, sandbox)
+    # The sandbox speaks plain http; oauthlib refuses that unless told (sandbox only).
+    monkeypatch.setitem(os.environ, "OAUTHLIB_INSECURE_TRANSPORT", "1")
+    client = SandboxClient(sandbox.http_url)
+    client.reset()
+    return client

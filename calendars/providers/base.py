@@ -209,6 +209,10 @@ class CalendarProvider(abc.ABC):
     def delete_event(self, calendar_id: str, event_id: str, notify: bool = True) -> None:
         """Delete an event; one that is already gone counts as deleted."""
 
+    def revoke(self) -> bool:
+        """Withdraw the grant at the provider where it allows that; True when it did."""
+        return False
+
     def watch(
         self, calendar_id: str, address: str, token: str, channel_id: str, ttl_seconds: int
     ) -> WatchChannel:

@@ -6,8 +6,8 @@ GOOGLE_CALENDAR_API_URL), so the same code talks to Google or to the sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
+import requests
 from django.conf import settings
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
@@ -78,11 +79,11 @@ def begin_authorization(redirect_uri: str) -> tuple[str, dict]:
     return url, {"state": state, "code_verifier": flow.code_verifier}
 
 
-def complete_authorization(redirect_uri: str, pending: dict, code: str) -> dict:
-    """Exchange the code (with the PKCE verifier) for credentials to store."""
+def complete_authorization(redirect_uri: str, pending: dict, params: dict) -> dict:
+    """Exchange the callback's code (with the PKCE verifier) for credentials to store."""
     flow = _flow(redirect_uri, state=pending["state"], code_verifier=pending["code_verifier"])
     try:
-        flow.fetch_token(code=code)
+        flow.fetch_token(code=params["code"])
     except Exception as exc:  # oauthlib raises a family of errors for a refused exchange
         raise ReconnectRequired("Google refused the authorization code.", detail=str(exc)) from exc
     return _dump_credentials(flow.credentials)
@@ -222,8 +223,10 @@ class GoogleProvider(CalendarProvider):
         except HttpError as exc:
             raise _translate(exc, calendar_id) from exc
         except google.auth.exceptions.RefreshError as exc:
-            raise ReconnectRequired("Google refused to refresh the token.", detail=str(exc)) from exc
-        except (TimeoutError, socket.error, httplib2.HttpLib2Error) as exc:
+            raise ReconnectRequired(
+                "Google refused to refresh the token.", detail=str(exc)
+            ) from exc
+        except (OSError, TimeoutError, httplib2.HttpLib2Error) as exc:
             raise TransientError("Google could not be reached.", detail=str(exc)) from exc
         finally:
             if self._creds.token != token_before and self._creds.token:
@@ -351,6 +354,16 @@ class GoogleProvider(CalendarProvider):
         except SyncTokenExpired:  # 410 Gone on an event means it was deleted already
             return
 
+    def revoke(self) -> bool:
+        token = self.credentials.get("refresh_token") or self.credentials.get("token")
+        try:
+            response = requests.post(
+                settings.GOOGLE_REVOKE_URI, data={"token": token}, timeout=HTTP_TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise TransientError("Google could not be reached.", detail=str(exc)) from exc
+        return response.ok
+
     def watch(self, calendar_id, address, token, channel_id, ttl_seconds) -> WatchChannel:
         expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
         body = {
@@ -370,10 +383,9 @@ class GoogleProvider(CalendarProvider):
 
     def unwatch(self, channel) -> None:
         body = {"id": channel.id, "resourceId": channel.resource_id}
-        try:
+        # An unknown or expired channel is as stopped as it gets.
+        with contextlib.suppress(PermanentError):
             self._execute(self._service.channels().stop(body=body))
-        except PermanentError:
-            pass  # an unknown or expired channel is as stopped as it gets
 
 
 def _send_updates(notify: bool) -> str:

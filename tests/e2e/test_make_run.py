@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from scheduler.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from meetings.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,12 @@ def make_run(tmp_path):
     port = _free_port()
     # A bare environment: no DATABASE_URL, no REDIS_URL, nothing from the test settings.
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(PORT=str(port), VAR_DIR=str(tmp_path))
+    env.update(
+        PORT=str(port),
+        VAR_DIR=str(tmp_path),
+        SANDBOX_PORT=str(_free_port()),
+        SANDBOX_HTTPS_PORT=str(_free_port()),
+    )
     log = (tmp_path / "make-run.log").open("w+")
     process = subprocess.Popen(
         ["make", "run"],

@@ -14,6 +14,7 @@ def point_settings_at(settings, sandbox) -> None:
     settings.GOOGLE_AUTH_URI = f"{http}/o/oauth2/auth"
     settings.GOOGLE_TOKEN_URI = f"{http}/token"
     settings.GOOGLE_CALENDAR_API_URL = f"{http}/calendar/v3/"
+    settings.GOOGLE_REVOKE_URI = f"{http}/revoke"
     settings.MICROSOFT_AUTHORITY_HOST = https
     settings.MICROSOFT_GRAPH_URL = f"{http}/graph/v1.0"
     settings.EXCHANGE_ALLOW_PRIVATE_URLS = True

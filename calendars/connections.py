@@ -1,0 +1,193 @@
+"""Services for connecting, refreshing and disconnecting a user's calendar account."""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from calendars.models import Calendar, CalendarConnection
+from calendars.providers import get_provider
+from calendars.providers.base import CalendarProvider, ProviderError, RemoteCalendar
+from calendars.signals import connection_removed
+from scheduler import plans
+from scheduler.models import User
+
+logger = logging.getLogger(__name__)
+
+OAUTH_PROVIDERS = ("google", "microsoft")
+
+
+def connect_gate(user: User) -> plans.Gate:
+    """May this user connect (or reconnect) a calendar right now?"""
+    gate = plans.connect_calendar(user)
+    if not gate:
+        return gate
+    existing = user.calendar_connections.all()
+    if existing and not any(c.needs_reconnect for c in existing):
+        return plans.Gate(False, "Disconnect your current calendar before connecting another.")
+    return plans.ALLOWED
+
+
+def oauth_module(provider: str):
+    if provider not in OAUTH_PROVIDERS:
+        raise LookupError(provider)
+    return import_module(f"calendars.providers.{provider}")
+
+
+def provider_for(connection: CalendarConnection) -> CalendarProvider:
+    """The provider client for a connection; refreshed credentials are stored at once."""
+
+    def store(credentials: dict) -> None:
+        connection.credentials = credentials
+        connection.save(update_fields=["credentials_json"])
+
+    return get_provider(connection.provider, connection.credentials, store)
+
+
+def create_connection(user: User, provider_name: str, credentials: dict) -> CalendarConnection:
+    """Read the account's identity and calendars, then store the connection.
+
+    Provider calls happen before the transaction; nothing is saved if any of them fails.
+    """
+    client = get_provider(provider_name, credentials)
+    email = client.account_email()
+    remote_calendars = client.list_calendars()
+    credentials = client.credentials  # may have been refreshed while listing
+    with transaction.atomic():
+        # Lock the user so two tabs finishing the flow at once cannot both connect.
+        User.objects.select_for_update().get(pk=user.pk)
+        gate = connect_gate(user)
+        if not gate:
+            raise PermissionError(gate.reason)
+        connection = _reconnecting(user, provider_name, email)
+        if connection is None:
+            connection = CalendarConnection(
+                user=user,
+                provider=provider_name,
+                account_email=email.lower(),
+                # Calendar sync and scheduling pages start on for OAuth providers (SPEC §1.2).
+                calendar_sync=provider_name in OAUTH_PROVIDERS,
+                scheduling_pages=True,
+            )
+        connection.credentials = credentials
+        connection.status = CalendarConnection.Status.ACTIVE
+        connection.last_error, connection.reconnect_notified_at = "", None
+        connection.next_sync_at = timezone.now()
+        connection.save()
+        _store_calendars(connection, remote_calendars)
+    _queue_first_sync(connection.pk)
+    return connection
+
+
+def _reconnecting(user: User, provider_name: str, email: str) -> CalendarConnection | None:
+    """The connection this flow repairs, if the user is reconnecting one."""
+    broken = [c for c in user.calendar_connections.all() if c.needs_reconnect]
+    for connection in broken:
+        if connection.provider == provider_name and connection.account_email == email.lower():
+            return connection
+    if broken:
+        raise PermissionError(
+            f"Reconnect {broken[0].account_email}, or disconnect it before connecting another."
+        )
+    return None
+
+
+def _queue_first_sync(connection_id: int) -> None:
+    queue_sync(connection_id, full=True)
+
+
+def queue_sync(connection_id: int, full: bool = False) -> None:
+    """Sync this connection soon, after the current transaction commits."""
+    from calendars.tasks import sync_connection  # tasks import this module
+
+    CalendarConnection.objects.filter(pk=connection_id).update(next_sync_at=timezone.now())
+    sync_connection.delay_on_commit(connection_id, full=full)
+
+
+def check_exchange(email: str, password: str, username: str, ews_url: str, version: str) -> dict:
+    """Check Exchange credentials against the server before anything is saved.
+
+    The user-supplied URL must be a public https address (SSRF); raises ValueError for a
+    refused URL and the provider's typed errors for what the server answers.
+    """
+    from calendars.netsafety import check_public_url
+    from calendars.providers.exchange import check_credentials
+
+    check_public_url(ews_url, allow_private=settings.EXCHANGE_ALLOW_PRIVATE_URLS)
+    return check_credentials(email, password, username, ews_url, version)
+
+
+def _store_calendars(connection: CalendarConnection, remote: list[RemoteCalendar]) -> list:
+    """Create or update the connection's calendars; ones no longer listed become inactive.
+
+    Returns the calendars that just lost access.
+    """
+    known = {c.remote_id: c for c in connection.calendars.all()}
+    listed = {item.id for item in remote}
+    for item in remote:
+        calendar = known.get(item.id) or Calendar(
+            connection=connection,
+            remote_id=item.id,
+            # The main calendar is always an availability calendar (SPEC §1.4).
+            for_availability=item.primary,
+        )
+        calendar.name, calendar.access, calendar.is_primary = item.name, item.access, item.primary
+        calendar.timezone, calendar.is_active = item.timezone, True
+        calendar.save()
+    lost = [c for c in known.values() if c.remote_id not in listed and c.is_active]
+    for calendar in lost:
+        calendar.is_active = False
+        calendar.save(update_fields=["is_active"])
+    return lost
+
+
+def refresh_calendars(connection: CalendarConnection, client: CalendarProvider) -> list[Calendar]:
+    """Bring the calendar list up to date; returns calendars that just lost access."""
+    return _store_calendars(connection, client.list_calendars())
+
+
+def disconnect(connection: CalendarConnection) -> None:
+    """Stop push channels, drop the mirrored data and forget the credentials.
+
+    Provider-side clean-up is best effort: a revoked grant must not keep a user connected.
+    """
+    client = provider_for(connection)
+    for calendar in connection.calendars.exclude(channel_id=""):
+        try:
+            client.unwatch(calendar.watch_channel())
+        except (ProviderError, NotImplementedError) as exc:
+            logger.info("unwatch failed during disconnect", extra={"error": str(exc)})
+    try:
+        client.revoke()
+    except ProviderError as exc:
+        logger.info("revoke failed during disconnect", extra={"error": str(exc)})
+    user_id, connection_id = connection.user_id, connection.pk
+    with transaction.atomic():
+        connection.delete()
+        connection_removed.send(
+            sender=CalendarConnection, user_id=user_id, connection_id=connection_id
+        )
+
+
+def mark_reconnect_required(connection: CalendarConnection, reason: str) -> bool:
+    """Flag the connection; returns True the first time (the caller emails the user once)."""
+    now = timezone.now()
+    updated = CalendarConnection.objects.filter(
+        pk=connection.pk, reconnect_notified_at__isnull=True
+    ).update(
+        status=CalendarConnection.Status.RECONNECT_REQUIRED,
+        last_error=reason,
+        last_error_at=now,
+        reconnect_notified_at=now,
+    )
+    if not updated:
+        CalendarConnection.objects.filter(pk=connection.pk).update(
+            status=CalendarConnection.Status.RECONNECT_REQUIRED,
+            last_error=reason,
+            last_error_at=now,
+        )
+    return bool(updated)

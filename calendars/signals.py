@@ -1,0 +1,13 @@
+"""Signals `calendars` sends so that upper layers (CRM, meetings) can react without being
+imported here (DESIGN: nothing imports upward)."""
+
+from django.dispatch import Signal
+
+# A connection was disconnected and its mirrored data removed. Args: user_id, connection_id.
+connection_removed = Signal()
+
+# A sync stored changes. Args: connection_id, calendar_id, changed_event_ids, removed_remote_ids.
+events_changed = Signal()
+
+# Access to an availability calendar was lost. Args: calendar_id.
+calendar_access_lost = Signal()

@@ -1,0 +1,40 @@
+"""The chat profile part of Settings > General > Calendar (registered by ChatConfig)."""
+
+from django import forms
+
+from chat.models import ChatProfile
+from meetings.models import SchedulingPage
+
+
+class ChatProfileForm(forms.ModelForm):
+    class Meta:
+        model = ChatProfile
+        fields = ["include_meeting_link", "meeting_page"]
+        labels = {
+            "include_meeting_link": "Include a meeting booking link in the chat window",
+            "meeting_page": "Scheduling page for the chat",
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting_page"].queryset = SchedulingPage.objects.filter(owner=user)
+        self.fields["meeting_page"].empty_label = "Choose a page"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("include_meeting_link") and not cleaned.get("meeting_page"):
+            self.add_error("meeting_page", "Choose which scheduling page the chat links to.")
+        return cleaned
+
+
+class ChatProfileSection:
+    key = "chat-profile"
+    order = 30
+    template = "chat/settings_section.html"
+
+    def form(self, user, data):
+        profile = ChatProfile.objects.filter(user=user).first() or ChatProfile(user=user)
+        return ChatProfileForm(data, instance=profile, user=user, prefix="chat")
+
+    def save(self, user, form) -> None:
+        form.save()

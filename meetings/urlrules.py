@@ -1,0 +1,63 @@
+"""Meeting URL and slug rules: prefixes for new pages, slugs unique across all domains."""
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils.text import slugify
+
+from meetings.models import MeetingSettings, SchedulingPage
+
+# Paths under /meetings/ that can never be a page.
+RESERVED = {"static", "admin", "api", "app", "accounts", "embed", "widget", "robots", "new"}
+
+
+def clean_slug(text: str) -> str:
+    slug = re.sub(r"-{2,}", "-", slugify(text)).strip("-")[:50]
+    return slug or "meetings"
+
+
+def slug_taken(slug: str, exclude_page_id: int | None = None) -> bool:
+    if slug.lower() in RESERVED:
+        return True
+    pages = SchedulingPage.objects.annotate(s=Lower("slug")).filter(s=slug.lower())
+    if exclude_page_id:
+        pages = pages.exclude(pk=exclude_page_id)
+    return pages.exists()
+
+
+def prefix_taken(prefix: str, user_id: int) -> bool:
+    if prefix.lower() in RESERVED:
+        return True
+    others = MeetingSettings.objects.exclude(user_id=user_id)
+    return others.annotate(p=Lower("url_prefix")).filter(p=prefix.lower()).exists()
+
+
+def _first_free(base: str, taken) -> str:
+    candidate, n = base, 1
+    while taken(candidate):
+        n += 1
+        candidate = f"{base[:45]}-{n}"
+    return candidate
+
+
+def settings_for(user) -> MeetingSettings:
+    """The user's meeting settings, created with a free URL prefix on first use."""
+    existing = MeetingSettings.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    base = clean_slug(user.full_name or user.email.split("@")[0])
+    prefix = _first_free(base, lambda p: prefix_taken(p, user.pk))
+    try:
+        with transaction.atomic():
+            return MeetingSettings.objects.create(user=user, url_prefix=prefix)
+    except IntegrityError:  # created meanwhile by another request, or the prefix was taken
+        return MeetingSettings.objects.filter(user=user).first() or settings_for(user)
+
+
+def new_page_slug(user, page_name: str) -> str:
+    """The slug a new page gets: the current prefix, then prefix-name when that is taken."""
+    prefix = settings_for(user).url_prefix
+    if not slug_taken(prefix):
+        return prefix
+    return _first_free(f"{prefix}-{clean_slug(page_name)}"[:90], slug_taken)
