@@ -1,0 +1,142 @@
+"""Sync in: the Event mirror follows the provider (sandbox over HTTP, Google client library)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from calendars import sync
+from calendars.models import CalendarConnection, Event
+from calendars.signals import calendar_access_lost
+
+MAILBOX = "owner@acme.example"
+
+
+def _at(days: int, hour: int) -> datetime:
+    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return base + timedelta(days=days, hours=hour)
+
+
+@pytest.fixture
+def primary(connection):
+    return connection.calendars.get(is_primary=True)
+
+
+def _mirror(calendar) -> dict[str, Event]:
+    return {event.title: event for event in Event.objects.filter(calendar=calendar)}
+
+
+def test_created_moved_and_deleted_events_follow_within_one_sync(
+    connection, primary, sandbox_client
+):
+    sync.sync_connection(connection.pk, full=True)
+    event = sandbox_client.add_event(
+        MAILBOX,
+        primary.remote_id,
+        summary="Board meeting",
+        start=_at(2, 9).isoformat(),
+        end=_at(2, 10).isoformat(),
+        attendees=["cfo@acme.example"],
+    )
+    report = sync.sync_connection(connection.pk)
+    mirrored = _mirror(primary)["Board meeting"]
+    assert (mirrored.start, mirrored.end, mirrored.busy) == (_at(2, 9), _at(2, 10), True)
+    assert mirrored.attendees == ["cfo@acme.example"]
+    assert report.upserted == 1
+
+    sandbox_client.update_event(
+        MAILBOX,
+        primary.remote_id,
+        event["id"],
+        start=_at(3, 14).isoformat(),
+        end=_at(3, 15).isoformat(),
+    )
+    sync.sync_connection(connection.pk)
+    assert _mirror(primary)["Board meeting"].start == _at(3, 14)
+
+    sandbox_client.delete_event(MAILBOX, primary.remote_id, event["id"])
+    report = sync.sync_connection(connection.pk)
+    assert "Board meeting" not in _mirror(primary)
+    assert report.removed == 1
+    connection.refresh_from_db()
+    assert connection.status == "active" and connection.last_synced_at
+
+
+def test_an_expired_sync_token_means_a_clean_full_resync(connection, primary, sandbox_client):
+    sandbox_client.add_event(
+        MAILBOX,
+        primary.remote_id,
+        summary="Keep",
+        start=_at(1, 9).isoformat(),
+        end=_at(1, 10).isoformat(),
+    )
+    sync.sync_connection(connection.pk, full=True)
+    gone = sandbox_client.add_event(
+        MAILBOX,
+        primary.remote_id,
+        summary="Gone",
+        start=_at(1, 11).isoformat(),
+        end=_at(1, 12).isoformat(),
+    )
+    sync.sync_connection(connection.pk)
+    sandbox_client.delete_event(MAILBOX, primary.remote_id, gone["id"])
+    sandbox_client.fault("google", "expire_sync_tokens", email=MAILBOX)
+    report = sync.sync_connection(connection.pk)
+    assert report.full_resyncs == 1
+    assert set(_mirror(primary)) == {"Keep"}
+
+
+def test_a_revoked_grant_means_reconnect_required_and_exactly_one_email(
+    connection, sandbox_client, django_capture_on_commit_callbacks
+):
+    sandbox_client.fault("google", "revoke_grant", email=MAILBOX)
+    sandbox_client.fault("google", "expire_access_tokens", email=MAILBOX)
+    sync.sync_connection(connection.pk)
+    sync.sync_connection(connection.pk)
+    connection.refresh_from_db()
+    assert connection.status == CalendarConnection.Status.RECONNECT_REQUIRED
+    reconnect_mails = [m for m in mail.outbox if "Reconnect your Google calendar" in m.subject]
+    assert len(reconnect_mails) == 1
+    assert reconnect_mails[0].to == [connection.user.email]
+    assert sync.due_connection_ids(timezone.now() + timedelta(days=1)) == []
+
+
+def test_losing_access_to_an_availability_calendar_marks_it_inactive(connection, sandbox_client):
+    boss = connection.calendars.get(name="Boss")
+    boss.for_availability = True
+    boss.save()
+    sync.sync_connection(connection.pk, full=True)
+    heard = []
+    calendar_access_lost.connect(lambda **kw: heard.append(kw["calendar_id"]), weak=False)
+    try:
+        sandbox_client.fault(
+            "google", "lose_calendar_access", email=MAILBOX, calendar_id="boss-cal"
+        )
+        report = sync.sync_connection(connection.pk)
+    finally:
+        calendar_access_lost.receivers.clear()
+    boss.refresh_from_db()
+    assert not boss.is_active and boss.for_availability
+    assert report.calendars_lost == ["Boss"] and heard == [boss.pk]
+
+
+def test_rate_limits_push_the_next_sync_back_by_the_providers_delay(connection, sandbox_client):
+    sandbox_client.fault("google", "rate_limit", email=MAILBOX, retry_after=120, count=3)
+    before = timezone.now()
+    report = sync.sync_connection(connection.pk)
+    connection.refresh_from_db()
+    assert "retry after" in report.error.lower()
+    assert connection.next_sync_at >= before + timedelta(seconds=119)
+    assert connection.sync_failures == 1 and connection.status == "active"
+
+
+def test_a_held_lease_keeps_a_second_sync_out_and_an_expired_one_does_not(connection):
+    owner = sync.claim(connection.pk)
+    assert owner
+    assert sync.sync_connection(connection.pk).claimed is False
+    # A worker that died mid-sync: its lease runs out and the next sync proceeds.
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        sync_lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert sync.sync_connection(connection.pk).claimed is True

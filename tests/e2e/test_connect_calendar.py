@@ -1,0 +1,61 @@
+"""Connecting a calendar in the browser, through the sandbox's consent pages."""
+
+import pytest
+
+from calendars.models import CalendarConnection
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def signed_in(page, live_server, admin_user, settings, sandbox_client):
+    settings.APP_BASE_URL = live_server.url  # the exact redirect URI the provider returns to
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(admin_user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/app/meetings/")
+    return page
+
+
+@pytest.fixture
+def google_mailbox(sandbox_client):
+    return sandbox_client.mailbox(
+        "google",
+        "owner@acme.example",
+        calendars=[{"id": "team-cal", "name": "Team", "access": "writer"}],
+    )
+
+
+def _start(page, provider_label: str):
+    page.goto("/app/settings/general/calendar/")
+    page.get_by_role("link", name=f"Connect {provider_label}").click()
+    assert page.get_by_text("Read every calendar").is_visible()
+    page.get_by_role("button", name=f"Accept and continue to {provider_label}").click()
+
+
+@pytest.mark.e2e
+def test_connect_google_through_the_consent_page(signed_in, google_mailbox, admin_user, sandbox):
+    page = signed_in
+    _start(page, "Google")
+    page.wait_for_url(f"{sandbox.http_url}/**")
+    page.get_by_label("Account").select_option("owner@acme.example")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url("**/app/meetings/")
+    assert page.get_by_text("Google calendar connected").is_visible()
+    chips = page.get_by_role("list", name="Your calendars")
+    assert chips.get_by_text("owner@acme.example · main").is_visible()
+    assert chips.get_by_text("Team").is_visible()
+    assert CalendarConnection.objects.get(user=admin_user).status == "active"
+
+
+@pytest.mark.e2e
+def test_deny_on_the_consent_page_comes_back_with_a_clear_message(
+    signed_in, google_mailbox, sandbox
+):
+    page = signed_in
+    _start(page, "Google")
+    page.wait_for_url(f"{sandbox.http_url}/**")
+    page.get_by_role("button", name="Deny").click()
+    page.wait_for_url("**/app/settings/general/calendar/")
+    assert page.get_by_text("You did not allow access to your Google calendar").is_visible()
+    assert not CalendarConnection.objects.exists()
