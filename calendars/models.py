@@ -176,3 +176,48 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title or '(busy)'} {self.start:%Y-%m-%d %H:%M}"
+
+
+class CalendarWrite(models.Model):
+    """One write to a provider calendar, queued in the same transaction as the change that
+    needs it (the outbox). A worker sends it after commit; a sweeper retries what is due.
+    `key` is the event's idempotency key: retries never create a second event."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(
+        CalendarConnection, on_delete=models.CASCADE, related_name="writes"
+    )
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="writes")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    key = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+    remote_event_id = models.CharField(max_length=1024, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=dj_timezone.now)
+    last_error = models.TextField(blank=True)
+    ref = models.CharField(
+        max_length=100, blank=True, help_text="What asked for it, e.g. crm.meeting:12"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(state="pending"), name="write_due"
+            ),
+        ]
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key} ({self.state})"

@@ -11,3 +11,6 @@ events_changed = Signal()
 
 # Access to an availability calendar was lost. Args: calendar_id.
 calendar_access_lost = Signal()
+
+# An outbox write reached the provider. Args: write_id, key, ref, action, remote_event_id.
+write_completed = Signal()

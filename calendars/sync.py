@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from calendars import connections, notifications
+from calendars import connections, notifications, push
 from calendars.models import Calendar, CalendarConnection, Event
 from calendars.providers.base import (
     CalendarAccessLost,
@@ -43,6 +43,8 @@ class SyncReport:
 
     connection_id: int
     claimed: bool = True
+    started_at: str = ""
+    finished_at: str = ""
     upserted: int = 0
     removed: int = 0
     full_resyncs: int = 0
@@ -81,11 +83,14 @@ def sync_connection(connection_id: int, full: bool = False) -> SyncReport:
     owner = claim(connection_id)
     if owner is None:
         return SyncReport(connection_id, claimed=False)
+    started = timezone.now()
     try:
         connection = CalendarConnection.objects.select_related("user").get(pk=connection_id)
-        return _sync_claimed(connection, full)
+        report = _sync_claimed(connection, full)
     finally:
         release(connection_id, owner)
+    report.started_at, report.finished_at = started.isoformat(), timezone.now().isoformat()
+    return report
 
 
 def _sync_claimed(connection: CalendarConnection, full: bool) -> SyncReport:
@@ -98,6 +103,8 @@ def _sync_claimed(connection: CalendarConnection, full: bool) -> SyncReport:
         _lose_calendars(connections.refresh_calendars(connection, client), report)
         for calendar in _mirrored(connection):
             _sync_calendar_safely(client, calendar, full, report)
+            if calendar.is_active:
+                push.ensure_channel(client, calendar)
     except ReconnectRequired as exc:
         report.error = str(exc)
         if connections.mark_reconnect_required(connection, str(exc)):

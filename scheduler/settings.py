@@ -168,7 +168,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "scheduler.tasks.heartbeat", "schedule": 60.0},
     "dispatch-calendar-syncs": {"task": "calendars.tasks.dispatch_due_syncs", "schedule": 60.0},
+    "sweep-calendar-writes": {"task": "calendars.tasks.sweep_calendar_writes", "schedule": 60.0},
 }
+# Push notifications need APP_BASE_URL reachable by the provider; polling always runs.
+CALENDAR_PUSH_ENABLED = env_bool("CALENDAR_PUSH_ENABLED", default=True)
 # How often a connection is polled when push notifications say nothing.
 CALENDAR_POLL_MINUTES = env_int("CALENDAR_POLL_MINUTES", 5)
 
@@ -210,6 +213,7 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend"
 )
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""

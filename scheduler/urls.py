@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from calendars.webhooks import receive as calendar_webhook
 from scheduler import views
 from scheduler.health import healthz
 
@@ -21,6 +22,7 @@ settings_patterns = (
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("webhooks/calendar/<str:provider>/", calendar_webhook, name="calendar_webhook"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("app/settings/", include(settings_patterns)),

@@ -67,10 +67,17 @@ def member_client(client, member_user):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real Celery worker (separate process) on Redis, using the test database.
+def worker_mail_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("worker-mail")
 
-    Tests that need it must commit their data: use `transactional_db`.
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, sandbox, live_server, worker_mail_dir):
+    """A real Celery worker (separate process) on Redis, using the test database, the
+    session's sandbox and the live server as the app's public address.
+
+    Tests that need it must commit their data: use `transactional_db`. Mail the worker
+    sends lands as files in `worker_mail_dir`.
     """
     import subprocess
     import sys
@@ -89,6 +96,15 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CALENDAR_SANDBOX_URL": sandbox.http_url,
+        "CALENDAR_SANDBOX_HTTPS_URL": sandbox.https_url,
+        "CALENDAR_SANDBOX_CA_FILE": str(sandbox.ca_file),
+        "OAUTHLIB_INSECURE_TRANSPORT": "1",
+        "EXCHANGE_ALLOW_PRIVATE_URLS": "1",
+        "APP_BASE_URL": live_server.url,
+        "CALENDAR_PUSH_ENABLED": "1",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(worker_mail_dir),
     }
     app.control.purge()  # nothing left over from an earlier run
     worker = subprocess.Popen(

@@ -16,6 +16,8 @@ os.environ.setdefault("LOG_FORMAT", "plain")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Tasks run inline unless a test asks for the real worker (fixture `celery_worker`).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Push channels only where a test turns them on (it needs a live server to receive them).
+os.environ.setdefault("CALENDAR_PUSH_ENABLED", "0")
 
 from scheduler.settings import *  # noqa: F403
 
