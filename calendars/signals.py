@@ -6,7 +6,9 @@ from django.dispatch import Signal
 # A connection was disconnected and its mirrored data removed. Args: user_id, connection_id.
 connection_removed = Signal()
 
-# A sync stored changes. Args: connection_id, calendar_id, changed_event_ids, removed_remote_ids.
+# A sync stored changes (sent after commit, robustly). Args: connection_id, calendar_id
+# (Calendar pk), changed_remote_ids, removed_remote_ids (a full resync also lists events that
+# merely left the sync window).
 events_changed = Signal()
 
 # Access to an availability calendar was lost. Args: calendar_id.

@@ -171,17 +171,28 @@ def sync_calendar(
         calendar.last_synced_at = timezone.now()
         calendar.last_error = ""
         calendar.save(update_fields=["sync_token", "last_synced_at", "last_error"])
-        transaction.on_commit(
-            lambda: events_changed.send(
-                sender=Calendar,
-                connection_id=calendar.connection_id,
-                calendar_id=calendar.pk,
-                changed_remote_ids=sorted(events),
-                removed_remote_ids=sorted(removed),
-            )
-        )
+        transaction.on_commit(lambda: _announce(calendar, sorted(events), sorted(removed)))
     report.upserted += len(events)
     report.removed += len(removed)
+
+
+def _announce(calendar: Calendar, changed: list[str], removed: list[str]) -> None:
+    """Tell upper layers (CRM) what changed. A failing receiver is logged, never allowed to
+    undo or hide a sync that has already been stored."""
+    results = events_changed.send_robust(
+        sender=Calendar,
+        connection_id=calendar.connection_id,
+        calendar_id=calendar.pk,
+        changed_remote_ids=changed,
+        removed_remote_ids=removed,
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "events_changed receiver failed",
+                exc_info=result,
+                extra={"receiver": getattr(receiver, "__qualname__", str(receiver))},
+            )
 
 
 def _apply(calendar: Calendar, events, removed: set[str]) -> None:

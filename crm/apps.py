@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = "CRM"
+
+    def ready(self) -> None:
+        from calendars.signals import events_changed, write_completed
+        from crm import receivers
+
+        events_changed.connect(receivers.on_events_changed, dispatch_uid="crm.events_changed")
+        write_completed.connect(receivers.on_write_completed, dispatch_uid="crm.write_completed")

@@ -9,6 +9,7 @@ comes from a throw-away CA, because MSAL refuses an http authority.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import ipaddress
@@ -39,7 +40,7 @@ from sandbox.state import Change, Channel, Delivery, Fault, Mailbox, SandboxErro
 log = logging.getLogger("sandbox")
 
 # Provider modules loaded into every site, each with a `register(site)` function.
-MODULES = ("sandbox.control", "sandbox.google")
+MODULES = ("sandbox.control", "sandbox.google", "sandbox.microsoft", "sandbox.exchange")
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -146,9 +147,11 @@ class Site:
         self._add(path, methods, locked_view)
 
     def api_route(self, path: str, methods: list[str], gate: Gate,
-                  view: Callable[..., Response]) -> None:
+                  view: Callable[..., Response], locked: bool = True) -> None:
         """Add an API endpoint; `view(request, mailbox, **url_args)` runs under the state lock
-        after the gate authenticated the caller and no injected fault answered instead."""
+        after the gate authenticated the caller and no injected fault answered instead.
+        With `locked=False` the view takes the lock itself, around its state work only: for a
+        view that waits on a client's server (Graph's subscription handshake)."""
         def gated_view(request: Request, **args: Any) -> Response:
             with self.state.lock:
                 mailbox = gate.authenticate(request)
@@ -157,7 +160,7 @@ class Site:
                 time.sleep(fault.delay)  # outside the lock: other requests go on meanwhile
             elif fault is not None:
                 return gate.fault_response(fault)
-            with self.state.lock:
+            with self.state.lock if locked else contextlib.nullcontext():
                 try:
                     return view(request, mailbox, **args)
                 except SandboxError as error:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sandbox import recurrence
 
 PROVIDERS = ("google", "microsoft", "exchange")
+PASSWORD_PROVIDERS = ("exchange",)  # sign in with the mailbox password, not OAuth
 ROLES = ("freeBusyReader", "reader", "writer", "owner")  # weakest first
 REQUEST_FAULTS = ("rate_limit", "server_error", "slow")
 STATE_FAULTS = ("revoke_grant", "lose_calendar_access", "expire_sync_tokens",
@@ -119,6 +120,7 @@ class Mailbox:
     password: str
     timezone: str
     calendars: dict[str, Access] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # provider-specific settings
 
     @property
     def primary_calendar_id(self) -> str:
@@ -767,6 +769,12 @@ class State:
         return [m for m in self.data.mailboxes.values() if m.provider == provider]
 
     def _fault_revoke_grant(self, provider: str, email: str, calendar_id: str) -> int:
+        if provider in PASSWORD_PROVIDERS:
+            # A password mailbox has no grant to revoke: its password changes instead.
+            mailboxes = self._mailboxes_for(provider, email)
+            for mailbox in mailboxes:
+                mailbox.password = secrets.token_urlsafe(16)
+            return len(mailboxes)
         grants = [g for g in self.data.grants.values()
                   if g.provider == provider and email in ("", g.email) and not g.revoked]
         for grant in grants:

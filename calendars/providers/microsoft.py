@@ -3,7 +3,7 @@
 Every endpoint comes from settings (MICROSOFT_AUTHORITY_HOST + MICROSOFT_TENANT for MSAL,
 MICROSOFT_GRAPH_URL for Graph), so the same code talks to Microsoft or to the sandbox.
 
-Graph facts this adapter leans on (see /work/shared/PROVIDERS.md):
+Graph facts this adapter leans on:
 - A sync token is the `@odata.deltaLink` of `calendarView/delta`; it fixes the window, so the
   sync engine re-anchors with a full sync as time moves. 410 means start again.
 - Events the app wrote carry its idempotency key twice: as `transactionId` (Graph answers a
@@ -19,8 +19,9 @@ Graph facts this adapter leans on (see /work/shared/PROVIDERS.md):
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,8 +67,9 @@ RESPONSES = {
     "notResponded": "needsAction",
     "none": "needsAction",
 }
-# Errors after which only the user can fix the grant.
-RECONNECT_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "invalid_client"}
+# Errors after which only the user can fix the grant (a bad client secret is ours to fix:
+# it stays a PermanentError).
+RECONNECT_ERRORS = {"invalid_grant", "interaction_required", "consent_required"}
 TRANSIENT_ERRORS = {"temporarily_unavailable", "server_error"}
 
 
@@ -105,7 +107,12 @@ def _msal_app() -> msal.ConfidentialClientApplication:
 
 def begin_authorization(redirect_uri: str) -> tuple[str, dict]:
     """Return the consent URL and the flow to keep (server-side, JSON) until the callback."""
-    flow = _msal_app().initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri)
+    app = _msal_app()
+    with warnings.catch_warnings():
+        # MSAL recommends response_mode=form_post; the callback reads the query instead,
+        # because a cross-site POST would not carry the (SameSite=Lax) session cookie.
+        warnings.filterwarnings("ignore", "response_mode='form_post'", UserWarning)
+        flow = app.initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri)
     return flow["auth_uri"], flow
 
 
@@ -194,8 +201,13 @@ def _moment(value: dict) -> datetime:
 
 
 def _whole_days(value: dict, zone: ZoneInfo) -> datetime:
-    """All-day events float: their date is midnight in the mailbox's own time zone."""
-    day = datetime.fromisoformat(value["dateTime"]).date()
+    """All-day events cover whole days of the mailbox's zone. Their dates come as midnight
+    in the zone asked for; should one come as another instant (an all-day event converted
+    from another zone), the date it falls on in the mailbox's zone counts."""
+    moment = datetime.fromisoformat(value["dateTime"])
+    if moment.time() != time():
+        moment = _moment(value).astimezone(zone)
+    day = moment.date()
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
@@ -261,7 +273,9 @@ def _merge(intervals: list[BusyInterval]) -> list[BusyInterval]:
     return merged
 
 
-def _clipped(start: datetime, end: datetime, window: tuple[datetime, datetime]):
+def _clipped(
+    start: datetime, end: datetime, window: tuple[datetime, datetime]
+) -> BusyInterval | None:
     start, end = max(start, window[0]), min(end, window[1])
     return BusyInterval(start, end) if start < end else None
 
@@ -451,7 +465,8 @@ class MicrosoftProvider(CalendarProvider):
                 if item is None:
                     raise CalendarAccessLost(calendar_id)
                 if item.get("isDefaultCalendar"):
-                    busy = self._schedule_busy(item["owner"]["address"], (start, end))
+                    address = (item.get("owner") or {}).get("address") or self.account_email()
+                    busy = self._schedule_busy(address, (start, end))
                 else:
                     busy = self._view_busy(calendar_id, (start, end))
             except CalendarAccessLost:

@@ -59,3 +59,35 @@ def test_deny_on_the_consent_page_comes_back_with_a_clear_message(
     page.wait_for_url("**/app/settings/general/calendar/")
     assert page.get_by_text("You did not allow access to your Google calendar").is_visible()
     assert not CalendarConnection.objects.exists()
+
+
+@pytest.fixture
+def microsoft_mailbox(sandbox_client):
+    return sandbox_client.mailbox(
+        "microsoft", "owner@acme.example",
+        calendars=[{"id": "team-cal", "name": "Team", "access": "writer"}],
+    )
+
+
+@pytest.mark.e2e
+def test_connect_microsoft_365_through_the_consent_page(
+    browser_page, live_server, admin_user, settings, microsoft_mailbox, sandbox
+):
+    settings.APP_BASE_URL = live_server.url
+    # The sandbox's identity platform is https with its own throw-away CA.
+    page = browser_page(live_server.url, ignore_https_errors=True)
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(admin_user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/app/meetings/")
+    _start(page, "Microsoft 365")
+    page.wait_for_url(f"{sandbox.https_url}/**")
+    page.get_by_label("Account").select_option("owner@acme.example")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url("**/app/meetings/")
+    assert page.get_by_text("Microsoft 365 calendar connected").is_visible()
+    chips = page.get_by_role("list", name="Your calendars")
+    assert chips.get_by_text("Team").is_visible()
+    connection = CalendarConnection.objects.get(user=admin_user)
+    assert connection.provider == "microsoft" and connection.calendars.count() >= 2

@@ -1,0 +1,78 @@
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django import forms
+
+from crm.models import Contact
+
+DEFAULT_DUE_TIME = time(9, 0)
+
+
+def to_utc(day: date, moment: time, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in `zone` as aware UTC; ValueError for a time the clocks skip."""
+    local = datetime.combine(day, moment, tzinfo=zone)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValueError(f"{moment:%H:%M} does not exist on {day:%b %d} in {zone.key}.")
+    return utc
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["email", "first_name", "last_name"]
+
+
+class MeetingForm(forms.Form):
+    """A meeting on a contact record; times are in the signed-in user's time zone."""
+
+    title = forms.CharField(max_length=255)
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    duration = forms.IntegerField(
+        label="Duration (minutes)", min_value=5, max_value=24 * 60, initial=30
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, zone: ZoneInfo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        self.fields["start_time"].help_text = f"In your time zone, {zone.key}."
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if {"date", "start_time", "duration"} <= data.keys():
+            try:
+                data["start"] = to_utc(data["date"], data["start_time"], self.zone)
+            except ValueError as exc:
+                self.add_error("start_time", str(exc))
+            else:
+                data["end"] = data["start"] + timedelta(minutes=data["duration"])
+        return data
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=255)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_time = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="Optional. A due date without a time means 09:00.",
+    )
+
+    def __init__(self, *args, zone: ZoneInfo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+
+    def clean(self) -> dict:
+        data = super().clean()
+        day, moment = data.get("due_date"), data.get("due_time")
+        data["due_at"] = None
+        if moment and not day and "due_date" not in self.errors:
+            self.add_error("due_date", "Give the date the task is due.")
+        elif day:
+            try:
+                data["due_at"] = to_utc(day, moment or DEFAULT_DUE_TIME, self.zone)
+            except ValueError as exc:
+                self.add_error("due_time", str(exc))
+        return data

@@ -1,0 +1,257 @@
+"""EWS folders: the per-request context, folder ids, GetFolder and FindFolder.
+
+Each mailbox has a small hierarchy: root > "Top of Information Store" > Calendar (its primary
+calendar) > its other calendars. Calendars shared with the mailbox are listed under "Top of
+Information Store" too, so FindFolder shows everything the mailbox can read; real Exchange
+does not list other people's calendars there (clients open them by mailbox address), which
+`DistinguishedFolderId Id="calendar"` with a `Mailbox` also supports here.
+
+A calendar folder's EWS id is the sandbox's calendar id (as in the control API), so tests can
+name calendars directly; real Exchange ids are opaque base64 strings, and clients must not
+read anything into them either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sandbox.exchange_xml import (
+    Element,
+    EwsError,
+    decode_id,
+    el,
+    encode_id,
+    failure,
+    find,
+    find_all,
+    local,
+    paged,
+    responses,
+    success,
+    text,
+)
+from sandbox.state import Calendar, Mailbox, NotFound, State, role_at_least
+
+ACCESS_DENIED = "Access is denied. Check credentials and try again."
+FOLDER_NOT_FOUND = "The specified folder could not be found in the store."
+RIGHTS = (
+    "CreateAssociated",
+    "CreateContents",
+    "CreateHierarchy",
+    "Delete",
+    "Modify",
+    "Read",
+    "ViewPrivateItems",
+)
+# Which EffectiveRights each sandbox role has (free/busy-only sharing reads nothing).
+ROLE_RIGHTS = {
+    "owner": set(RIGHTS),
+    "writer": {
+        "CreateAssociated",
+        "CreateContents",
+        "Delete",
+        "Modify",
+        "Read",
+        "ViewPrivateItems",
+    },
+    "reader": {"Read", "ViewPrivateItems"},
+    "freeBusyReader": set(),
+}
+
+
+@dataclass
+class Call:
+    """One EWS request: who is calling and the time zone naive datetimes are read in."""
+
+    state: State
+    mailbox: Mailbox
+    zone: ZoneInfo
+
+
+@dataclass
+class FolderRef:
+    kind: str  # root | top | calendar
+    mailbox: Mailbox  # whose hierarchy the folder is seen in
+    calendar: Calendar | None = None
+    role: str = "owner"
+    primary: bool = False
+
+    @property
+    def id(self) -> str:
+        if self.calendar is not None:
+            return self.calendar.id  # calendar ids are the sandbox's own, as the control API
+        return encode_id(self.kind, self.mailbox.email)
+
+    def require(self, role: str) -> Calendar:
+        """The calendar, if the caller's access is at least `role`."""
+        if self.calendar is None:
+            raise EwsError("ErrorInvalidOperation", "The folder is not a calendar folder.")
+        if not role_at_least(self.role, role):
+            raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
+        return self.calendar
+
+
+# --- resolving folder ids ----------------------------------------------------------------
+
+
+def calendar_ref(call: Call, calendar_id: str) -> FolderRef:
+    access = call.mailbox.calendars.get(calendar_id)
+    if access is None or calendar_id not in call.state.data.calendars:
+        raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
+    if access.lost:  # the share was withdrawn (lose_calendar_access fault)
+        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
+    return FolderRef(
+        "calendar",
+        call.mailbox,
+        call.state.data.calendars[calendar_id],
+        access.role,
+        access.primary,
+    )
+
+
+def resolve_folder(call: Call, node: Element) -> FolderRef:
+    """A t:FolderId or t:DistinguishedFolderId as seen by the calling mailbox."""
+    if local(node) == "DistinguishedFolderId":
+        return _distinguished(call, node.get("Id", ""), text(node, "t:Mailbox/t:EmailAddress"))
+    if local(node) != "FolderId":
+        raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
+    value = node.get("Id", "")
+    if value in call.state.data.calendars:
+        return calendar_ref(call, value)
+    kind, owner = decode_id(value, 2)
+    if kind in ("root", "top") and owner == call.mailbox.email:
+        return FolderRef(kind, call.mailbox)
+    raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
+
+
+def _distinguished(call: Call, name: str, address: str) -> FolderRef:
+    if address and address.lower() != call.mailbox.email:
+        return _other_mailbox_calendar(call, name, address)
+    if name in ("root", "msgfolderroot"):
+        return FolderRef("root" if name == "root" else "top", call.mailbox)
+    if name == "calendar":
+        return calendar_ref(call, call.mailbox.primary_calendar_id)
+    # Only calendars are emulated; every other well-known folder is missing.
+    raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
+
+
+def _other_mailbox_calendar(call: Call, name: str, address: str) -> FolderRef:
+    """Delegate access: another mailbox's calendar, if it was shared with the caller."""
+    try:
+        owner = call.state.mailbox(address)
+    except NotFound:
+        raise EwsError("ErrorNonExistentMailbox", f"No mailbox with such guid {address}.") from None
+    if name != "calendar":
+        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
+    if owner.primary_calendar_id not in call.mailbox.calendars:
+        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
+    return calendar_ref(call, owner.primary_calendar_id)
+
+
+# --- the hierarchy -----------------------------------------------------------------------
+
+
+def _visible(call: Call) -> list[FolderRef]:
+    return [
+        FolderRef("calendar", call.mailbox, calendar, access.role, access.primary)
+        for calendar, access in call.state.calendars_of(call.mailbox)
+    ]
+
+
+def children(call: Call, parent: FolderRef) -> list[FolderRef]:
+    calendars = _visible(call)
+    if parent.kind == "root":
+        return [FolderRef("top", call.mailbox)]
+    if parent.kind == "top":
+        return [ref for ref in calendars if ref.primary or ref.role != "owner"]
+    if parent.primary:
+        return [ref for ref in calendars if not ref.primary and ref.role == "owner"]
+    return []
+
+
+def descendants(call: Call, parent: FolderRef) -> list[FolderRef]:
+    found = []
+    for child in children(call, parent):
+        found += [child, *descendants(call, child)]
+    return found
+
+
+def _parent(call: Call, ref: FolderRef) -> FolderRef | None:
+    if ref.kind == "root":
+        return None
+    if ref.kind == "top" or ref.primary or ref.role != "owner":
+        return FolderRef("root" if ref.kind == "top" else "top", call.mailbox)
+    return FolderRef(
+        "calendar",
+        call.mailbox,
+        call.state.data.calendars[call.mailbox.primary_calendar_id],
+        primary=True,
+    )
+
+
+def folder_element(call: Call, ref: FolderRef) -> Element:
+    parent = _parent(call, ref)
+    tag, folder_class, name, total = "t:Folder", None, "Root", 0
+    if ref.kind == "top":
+        name = "Top of Information Store"
+    elif ref.calendar is not None:
+        tag, folder_class = "t:CalendarFolder", "IPF.Appointment"
+        name = "Calendar" if ref.primary else ref.calendar.name
+        total = sum(
+            1 for e in ref.calendar.events.values() if not e.cancelled and not e.recurring_event_id
+        )
+    rights = ROLE_RIGHTS[ref.role]
+    return el(
+        tag,
+        children=[
+            el("t:FolderId", Id=ref.id, ChangeKey="AQAAAA=="),
+            parent and el("t:ParentFolderId", Id=parent.id, ChangeKey="AQAAAA=="),
+            folder_class and el("t:FolderClass", folder_class),
+            el("t:DisplayName", name),
+            el("t:TotalCount", total),
+            el("t:ChildFolderCount", len(children(call, ref))),
+            el("t:EffectiveRights", children=[el(f"t:{r}", r in rights) for r in RIGHTS]),
+        ],
+    )
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+def get_folder(call: Call, request: Element) -> Element:
+    messages = []
+    for node in find_all(request, "m:FolderIds/*"):
+        try:
+            folder = folder_element(call, resolve_folder(call, node))
+            messages.append(success("GetFolder", el("m:Folders", children=[folder])))
+        except EwsError as error:
+            messages.append(failure("GetFolder", error))
+    return responses("GetFolder", messages)
+
+
+def find_folder(call: Call, request: Element) -> Element:
+    deep = request.get("Traversal", "Shallow") == "Deep"
+    view = find(request, "m:IndexedPageFolderView")
+    offset = int(view.get("Offset", "0")) if view is not None else 0
+    size = (
+        int(view.get("MaxEntriesReturned"))
+        if view is not None and view.get("MaxEntriesReturned")
+        else None
+    )
+    messages = []
+    for node in find_all(request, "m:ParentFolderIds/*"):
+        try:
+            parent = resolve_folder(call, node)
+            found = descendants(call, parent) if deep else children(call, parent)
+            start, end, attrs = paged(len(found), offset, size)
+            folders = [folder_element(call, ref) for ref in found[start:end]]
+            messages.append(
+                success(
+                    "FindFolder",
+                    el("m:RootFolder", children=[el("t:Folders", children=folders)], **attrs),
+                )
+            )
+        except EwsError as error:
+            messages.append(failure("FindFolder", error))
+    return responses("FindFolder", messages)
