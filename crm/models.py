@@ -68,6 +68,7 @@ class Meeting(models.Model):
     location = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.CRM)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    guest_emails = models.JSONField(default=list, blank=True)  # attendees who are not contacts
     calendar_event_key = models.CharField(
         max_length=64, blank=True, help_text="Idempotency key of the calendar write, once pushed."
     )

@@ -135,12 +135,20 @@ def create_meeting(
     description: str = "",
     location: str = "",
     source: str = Meeting.Source.CRM,
+    calendar: Calendar | None = None,
+    guests: Iterable[str] = (),
 ) -> Meeting:
     """Log a meeting on contacts of the owner's account; a CRM meeting also sends the
-    contacts an invitation from the owner's calendar when calendar sync is on."""
+    contacts an invitation from the owner's calendar when calendar sync is on.
+
+    `calendar` writes the meeting to that calendar whatever calendar sync says (a booking
+    always lands in the host's default personal calendar, SPEC §1.4); `guests` are extra
+    attendees who are not contacts (the other hosts of a group page).
+    """
     contacts = list(contacts)
     _check_meeting(owner, contacts, start, end)
-    calendar = invitation_calendar(owner) if source in PUSHED_SOURCES else None
+    if calendar is None and source in PUSHED_SOURCES:
+        calendar = invitation_calendar(owner)
     with transaction.atomic():
         meeting = Meeting.objects.create(
             account_id=owner.account_id,
@@ -151,6 +159,7 @@ def create_meeting(
             description=description,
             location=location,
             source=source,
+            guest_emails=sorted({email.lower() for email in guests}),
             calendar_event_key=uuid.uuid4().hex if calendar else "",
         )
         meeting.contacts.set(contacts)
@@ -186,7 +195,8 @@ def _event_write(meeting: Meeting, contacts: Iterable[Contact]) -> EventWrite:
         timezone=meeting.owner.timezone,
         description=meeting.description,
         location=meeting.location,
-        attendees=tuple(Attendee(c.email.lower(), c.full_name) for c in contacts),
+        attendees=tuple(Attendee(c.email.lower(), c.full_name) for c in contacts)
+        + tuple(Attendee(email) for email in meeting.guest_emails),
         send_invitations=True,
     )
 

@@ -19,7 +19,7 @@ ICS_PRODID = "-//Meetings//Scheduling pages//EN"
 
 
 def manage_url(booking: Booking) -> str:
-    return settings.APP_BASE_URL + reverse("meetings:manage", args=[booking.manage_token])
+    return settings.APP_BASE_URL + reverse("public:manage", args=[booking.manage_token])
 
 
 def ics_for(booking: Booking, cancelled: bool = False) -> bytes:
@@ -67,11 +67,16 @@ def send_confirmation(booking_id: int) -> None:
     context = {"booking": booking, "manage_url": manage_url(booking)}
     _send(
         f"Confirmed: {booking.page.name} with {booking.host.display_name}",
-        "meetings/email/confirmation.txt", context, [booking.email], ics_for(booking),
+        "meetings/email/confirmation.txt",
+        context,
+        [booking.email],
+        ics_for(booking),
     )
     _send(
         f"New meeting booked: {booking.first_name} {booking.last_name}",
-        "meetings/email/owner_booked.txt", context, [booking.host.email],
+        "meetings/email/owner_booked.txt",
+        context,
+        [booking.host.email],
     )
 
 
@@ -81,11 +86,15 @@ def send_request_received(booking_id: int) -> None:
     context = {"booking": booking, "manage_url": manage_url(booking)}
     _send(
         f"Meeting request: {booking.first_name} {booking.last_name} ({booking.page.name})",
-        "meetings/email/owner_request.txt", context, [booking.host.email],
+        "meetings/email/owner_request.txt",
+        context,
+        [booking.host.email],
     )
     _send(
         f"Your meeting request to {booking.host.display_name} was received",
-        "meetings/email/request_received.txt", context, [booking.email],
+        "meetings/email/request_received.txt",
+        context,
+        [booking.email],
     )
 
 
@@ -94,11 +103,16 @@ def send_cancellation(booking_id: int) -> None:
     context = {"booking": booking}
     _send(
         f"Cancelled: {booking.page.name} with {booking.host.display_name}",
-        "meetings/email/cancelled.txt", context, [booking.email], ics_for(booking, cancelled=True),
+        "meetings/email/cancelled.txt",
+        context,
+        [booking.email],
+        ics_for(booking, cancelled=True),
     )
     _send(
         f"Meeting cancelled: {booking.first_name} {booking.last_name}",
-        "meetings/email/owner_cancelled.txt", context, [booking.host.email],
+        "meetings/email/owner_cancelled.txt",
+        context,
+        [booking.host.email],
     )
 
 
@@ -107,11 +121,16 @@ def send_rescheduled(booking_id: int) -> None:
     context = {"booking": booking, "manage_url": manage_url(booking)}
     _send(
         f"Rescheduled: {booking.page.name} with {booking.host.display_name}",
-        "meetings/email/rescheduled.txt", context, [booking.email], ics_for(booking),
+        "meetings/email/rescheduled.txt",
+        context,
+        [booking.email],
+        ics_for(booking),
     )
     _send(
         f"Meeting moved: {booking.first_name} {booking.last_name}",
-        "meetings/email/owner_rescheduled.txt", context, [booking.host.email],
+        "meetings/email/owner_rescheduled.txt",
+        context,
+        [booking.host.email],
     )
 
 
@@ -126,5 +145,7 @@ def send_inactive_calendar_alert(page_id: int, calendar_names: list[str], start_
     }
     _send(
         f"Someone could not book “{page.name}”: a calendar needs your attention",
-        "meetings/email/inactive_calendar.txt", context, [page.owner.email],
+        "meetings/email/inactive_calendar.txt",
+        context,
+        [page.owner.email],
     )

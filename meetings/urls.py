@@ -5,4 +5,7 @@ from meetings import views
 app_name = "meetings"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("pages/new/", views.page_edit, name="page_new"),
+    path("pages/<int:page_id>/", views.page_edit, name="page_edit"),
+    path("pages/<int:page_id>/why/", views.page_why, name="page_why"),
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("app/settings/", include(settings_patterns)),
     path("app/meetings/", include("meetings.urls")),
+    path("meetings/", include("meetings.public_urls")),
     path("app/contacts/", include("crm.urls")),
     path("app/conversations/", include("chat.urls")),
 ]

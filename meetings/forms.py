@@ -1,0 +1,277 @@
+import zoneinfo
+from datetime import datetime
+
+from django import forms
+
+from meetings.booking import Visitor
+from meetings.models import SchedulingPage
+
+
+class AwareDateTimeField(forms.Field):
+    """An ISO 8601 time that must carry its UTC offset (the visitor's clock is not ours)."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise forms.ValidationError(
+                "Use an ISO 8601 time such as 2026-03-02T09:00:00-05:00."
+            ) from None
+        if parsed.tzinfo is None:
+            raise forms.ValidationError("The time needs its UTC offset, e.g. +01:00.")
+        return parsed
+
+
+class BookingForm(forms.Form):
+    start = AwareDateTimeField()
+    duration = forms.IntegerField(required=False)
+    timezone = forms.CharField(max_length=64)
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField()
+    answers = forms.JSONField(required=False)
+
+    def __init__(self, data, *, page: SchedulingPage):
+        super().__init__(data)
+        self.page = page
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data["timezone"]
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError("Unknown time zone.") from None
+        return name
+
+    def clean_duration(self) -> int:
+        duration = self.cleaned_data.get("duration") or self.page.durations[0]
+        if duration not in self.page.durations:
+            offered = ", ".join(str(d) for d in self.page.durations)
+            raise forms.ValidationError(f"Offered durations: {offered} minutes.")
+        return duration
+
+    def clean_answers(self) -> dict:
+        answers = self.cleaned_data.get("answers") or {}
+        if not isinstance(answers, dict):
+            raise forms.ValidationError("answers must be an object of question: answer.")
+        clean = {}
+        for question in self.page.questions:
+            label = question["label"]
+            answer = str(answers.get(label, "")).strip()[:2000]
+            if question.get("required") and not answer:
+                raise forms.ValidationError(f"Please answer: {label}")
+            if answer:
+                clean[label] = answer
+        return clean
+
+    def visitor(self) -> Visitor:
+        data = self.cleaned_data
+        return Visitor(
+            email=data["email"],
+            first_name=data["first_name"].strip(),
+            last_name=data["last_name"].strip(),
+            timezone=data["timezone"],
+            answers=data.get("answers") or {},
+        )
+
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+HOURS_HELP = "Like 09:00-12:00, 13:00-17:00. Leave empty for a day off."
+
+
+def parse_hours(text: str) -> list[list[str]]:
+    """'09:00-12:00, 13:00-17:00' -> [["09:00", "12:00"], ["13:00", "17:00"]]."""
+    intervals = []
+    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+        try:
+            start, end = (t.strip() for t in part.split("-"))
+            start_t = datetime.strptime(start, "%H:%M").time()  # noqa: DTZ007 (wall-clock time)
+            end_t = None if end == "24:00" else datetime.strptime(end, "%H:%M").time()  # noqa: DTZ007
+        except ValueError:
+            raise forms.ValidationError(f"“{part}” is not like 09:00-17:00.") from None
+        if end_t is not None and end_t <= start_t:
+            raise forms.ValidationError(f"“{part}” ends before it starts.")
+        intervals.append(
+            [start_t.strftime("%H:%M"), end if end_t is None else end_t.strftime("%H:%M")]
+        )
+    return intervals
+
+
+def format_hours(intervals) -> str:
+    return ", ".join(f"{start}-{end}" for start, end in intervals)
+
+
+class PageForm(forms.ModelForm):
+    video_link = forms.URLField(required=False, assume_scheme="https", label="Video link")
+    durations_text = forms.CharField(
+        label="Durations (minutes)", initial="30", help_text="One or more, like 15, 30, 60."
+    )
+    overrides_text = forms.CharField(
+        label="Date overrides",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: 2026-12-24: off, or 2026-12-27: 10:00-14:00",
+    )
+    questions_text = forms.CharField(
+        label="Custom questions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line; end with * to make it required. First name, last name and "
+        "email are always asked.",
+    )
+
+    class Meta:
+        model = SchedulingPage
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "members",
+            "location",
+            "video_link",
+            "timezone",
+            "buffer_before",
+            "buffer_after",
+            "min_notice",
+            "max_advance_days",
+            "increment",
+            "daily_max",
+            "confirmation_message",
+            "allow_reschedule",
+            "allow_cancel",
+        ]
+        labels = {
+            "slug": "Page URL",
+            "min_notice": "Minimum notice (minutes)",
+            "buffer_before": "Buffer before (minutes)",
+            "buffer_after": "Buffer after (minutes)",
+            "max_advance_days": "How far ahead (days)",
+            "increment": "Start-time increment (minutes)",
+            "daily_max": "Daily maximum of meetings",
+            "allow_reschedule": "Contacts may reschedule",
+            "allow_cancel": "Contacts may cancel",
+        }
+        widgets = {"confirmation_message": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from scheduler.forms import timezone_choices
+
+        self.user = user
+        self.fields["timezone"] = forms.ChoiceField(choices=timezone_choices, initial=user.timezone)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Left empty, it comes from your meeting URL."
+        self.fields["members"].queryset = user.account.users.filter(is_active=True).exclude(
+            pk=user.pk
+        )
+        self.fields["members"].required = False
+        self.fields["members"].help_text = "Group and round robin pages: who else hosts."
+        for index, day in enumerate(WEEKDAYS):
+            self.fields[day] = forms.CharField(
+                label=day.capitalize(), required=False, help_text=HOURS_HELP
+            )
+            self.initial.setdefault(
+                day, format_hours(self.instance.weekly_hours.get(str(index), []))
+            )
+        self.initial.setdefault("durations_text", ", ".join(map(str, self.instance.durations)))
+        self.initial.setdefault(
+            "overrides_text",
+            "\n".join(
+                f"{day}: {format_hours(hours) or 'off'}"
+                for day, hours in sorted(self.instance.date_overrides.items())
+            ),
+        )
+        self.initial.setdefault(
+            "questions_text",
+            "\n".join(
+                q["label"] + ("*" if q.get("required") else "") for q in self.instance.questions
+            ),
+        )
+
+    def clean_slug(self) -> str:
+        from meetings import urlrules
+
+        slug = (self.cleaned_data.get("slug") or "").strip().lower()
+        if not slug:
+            return self.instance.slug or urlrules.new_page_slug(
+                self.user, self.cleaned_data.get("name") or "meeting"
+            )
+        if urlrules.slug_taken(slug, exclude_page_id=self.instance.pk):
+            raise forms.ValidationError("This URL is taken (page URLs are unique on every domain).")
+        return slug
+
+    def clean_durations_text(self) -> list[int]:
+        try:
+            values = sorted(
+                {
+                    int(v)
+                    for v in self.cleaned_data["durations_text"].replace(" ", "").split(",")
+                    if v
+                }
+            )
+        except ValueError:
+            raise forms.ValidationError(
+                "Use whole minutes separated by commas, like 15, 30."
+            ) from None
+        if not values or any(v < 5 or v > 8 * 60 for v in values):
+            raise forms.ValidationError("Durations must be between 5 and 480 minutes.")
+        return values
+
+    def clean_overrides_text(self) -> dict:
+        overrides = {}
+        for line in filter(
+            None, (x.strip() for x in self.cleaned_data["overrides_text"].splitlines())
+        ):
+            day, _, hours = line.partition(":")
+            try:
+                day_value = datetime.strptime(day.strip(), "%Y-%m-%d").date()  # noqa: DTZ007
+            except ValueError:
+                raise forms.ValidationError(
+                    f"“{line}” does not start with a date like 2026-12-24."
+                ) from None
+            hours = hours.strip()
+            overrides[day_value.isoformat()] = (
+                [] if hours.lower() in ("", "off") else parse_hours(hours)
+            )
+        return overrides
+
+    def clean_questions_text(self) -> list[dict]:
+        questions = []
+        for line in filter(
+            None, (x.strip() for x in self.cleaned_data["questions_text"].splitlines())
+        ):
+            required = line.endswith("*")
+            questions.append({"label": line.rstrip("*").strip()[:200], "required": required})
+        return questions
+
+    def clean(self):
+        cleaned = super().clean()
+        weekly = {}
+        for index, day in enumerate(WEEKDAYS):
+            try:
+                hours = parse_hours(cleaned.get(day) or "")
+            except forms.ValidationError as exc:
+                self.add_error(day, exc)
+                continue
+            if hours:
+                weekly[str(index)] = hours
+        cleaned["weekly_hours"] = weekly
+        if cleaned.get("increment") == 0:
+            self.add_error("increment", "The increment must be at least 5 minutes.")
+        return cleaned
+
+    def save(self, commit=True):
+        page = super().save(commit=False)
+        data = self.cleaned_data
+        page.weekly_hours = data["weekly_hours"]
+        page.durations = data["durations_text"]
+        page.date_overrides = data["overrides_text"]
+        page.questions = data["questions_text"]
+        if not page.pk:
+            page.owner, page.account = self.user, self.user.account
+        if commit:
+            page.save()
+            self.save_m2m()
+        return page

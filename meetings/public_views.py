@@ -1,0 +1,212 @@
+"""The public side of scheduling pages: the booking page, its JSON endpoints, the manage link."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from meetings import booking as booking_service
+from meetings import slots
+from meetings.emails import ics_for
+from meetings.forms import BookingForm
+from meetings.models import Booking, SchedulingPage
+from scheduler.forms import timezone_choices
+
+MAX_RANGE_DAYS = 62
+
+
+def _page(slug: str) -> SchedulingPage:
+    page = (
+        SchedulingPage.objects.select_related("owner", "account").filter(slug=slug.lower()).first()
+    )
+    if page is None:
+        raise Http404("No such scheduling page.")
+    return page
+
+
+def _errors(fields: dict[str, str], status: int = 400, message: str = "") -> JsonResponse:
+    return JsonResponse(
+        {"error": message or "Some fields are not valid.", "errors": fields}, status=status
+    )
+
+
+def _zone(name: str | None, default: str) -> str | None:
+    name = name or default
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+@ensure_csrf_cookie
+@require_GET
+def page(request, slug: str):
+    page = _page(slug)
+    if not slots.pages_enabled(page):
+        return render(request, "meetings/public/unavailable.html", {"page": page}, status=404)
+    context = {
+        "page": page,
+        "questions": page.questions,
+        "durations": page.durations,
+        "timezones": timezone_choices(),
+    }
+    return render(request, "meetings/public/page.html", context)
+
+
+@require_GET
+def slot_list(request, slug: str):
+    page = _page(slug)
+    errors, tz, first, last = {}, _zone(request.GET.get("tz"), page.timezone), None, None
+    if tz is None:
+        errors["tz"] = "Unknown time zone."
+    try:
+        first = date.fromisoformat(request.GET.get("start", ""))
+        last = date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        errors["start"] = "start and end must be dates like 2026-03-01."
+    if first and last and not (first <= last <= first + timedelta(days=MAX_RANGE_DAYS)):
+        errors["end"] = f"end must be on or after start, and at most {MAX_RANGE_DAYS} days later."
+    duration = _duration(request.GET.get("duration"), page, errors)
+    if errors:
+        return _errors(errors)
+    if not slots.pages_enabled(page):
+        raise Http404("This scheduling page is not available.")
+    zone = zoneinfo.ZoneInfo(tz)
+    window = (
+        datetime.combine(first, time(0), zone).astimezone(UTC),
+        datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC),
+    )
+    data = slots.load_hosts(slots.page_hosts(page), window)
+    state = data.state(True)
+    offered = (
+        []
+        if state == slots.PageState.BLOCKED
+        else slots.offered_slots(
+            page, slots.page_rules(page, duration), data, window, timezone.now()
+        )
+    )
+    body = {
+        "timezone": tz,
+        "duration": duration,
+        "mode": {slots.PageState.LIVE: "booking"}.get(state, state),
+        "slots": [
+            {
+                "start": s.start.astimezone(zone).isoformat(),
+                "end": s.end.astimezone(zone).isoformat(),
+            }
+            for s in offered
+        ],
+    }
+    return JsonResponse(body)
+
+
+def _duration(raw: str | None, page: SchedulingPage, errors: dict) -> int:
+    if not raw:
+        return page.durations[0]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value not in page.durations:
+        errors["duration"] = f"Offered durations: {', '.join(map(str, page.durations))} minutes."
+    return value
+
+
+@require_POST
+def book(request, slug: str):
+    page = _page(slug)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return _errors({"body": "Send a JSON object."})
+    if not isinstance(payload, dict):
+        return _errors({"body": "Send a JSON object."})
+    form = BookingForm(payload, page=page)
+    if not form.is_valid():
+        return _errors({name: errs[0] for name, errs in form.errors.items()})
+    try:
+        booking = booking_service.book(
+            page, form.cleaned_data["start"], form.cleaned_data["duration"], form.visitor()
+        )
+    except booking_service.BookingError as exc:
+        return _errors(exc.fields, status=exc.status, message=exc.message)
+    return JsonResponse(_booking_json(request, booking), status=201)
+
+
+def _booking_json(request, booking: Booking) -> dict:
+    zone = zoneinfo.ZoneInfo(booking.timezone)
+    return {
+        "id": booking.pk,
+        "status": booking.status,
+        "start": booking.start.astimezone(zone).isoformat(),
+        "end": booking.end.astimezone(zone).isoformat(),
+        "manage_url": request.build_absolute_uri(
+            reverse("public:manage", args=[booking.manage_token])
+        ),
+    }
+
+
+# --- Manage link ------------------------------------------------------------------------
+
+
+def _booking(token: str) -> Booking:
+    return get_object_or_404(Booking.objects.select_related("page", "host"), manage_token=token)
+
+
+@require_GET
+def manage(request, token: str):
+    booking = _booking(token)
+    context = {"booking": booking, "page": booking.page, "just_booked": "new" in request.GET}
+    return render(request, "meetings/public/manage.html", context)
+
+
+@require_GET
+def manage_ics(request, token: str):
+    booking = _booking(token)
+    cancelled = booking.status == Booking.Status.CANCELLED
+    response = HttpResponse(ics_for(booking, cancelled=cancelled), content_type="text/calendar")
+    response["Content-Disposition"] = 'attachment; filename="meeting.ics"'
+    return response
+
+
+@require_POST
+def manage_cancel(request, token: str):
+    _booking(token)
+    try:
+        booking = booking_service.cancel(token)
+    except booking_service.BookingError as exc:
+        return render(
+            request,
+            "meetings/public/manage.html",
+            {"booking": _booking(token), "error": exc.message},
+            status=exc.status,
+        )
+    return render(
+        request, "meetings/public/manage.html", {"booking": booking, "page": booking.page}
+    )
+
+
+@require_POST
+def manage_reschedule(request, token: str):
+    booking = _booking(token)
+    try:
+        payload = json.loads(request.body or b"{}")
+        start = datetime.fromisoformat(payload["start"])
+        if start.tzinfo is None:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return _errors({"start": "Send start as an ISO 8601 time with its UTC offset."})
+    try:
+        booking = booking_service.reschedule(token, start)
+    except booking_service.BookingError as exc:
+        return _errors(exc.fields, status=exc.status, message=exc.message)
+    return JsonResponse(_booking_json(request, booking))

@@ -1,0 +1,46 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from meetings.models import SchedulingPage
+from tests.calendars.conftest import MAILBOX, connect_google, connection, google_mailbox  # noqa: F401
+
+EVERY_DAY = {str(day): [["08:00", "18:00"]] for day in range(7)}
+
+
+def next_day_at(hour: int, days: int = 2) -> datetime:
+    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return base + timedelta(days=days, hours=hour)
+
+
+@pytest.fixture
+def make_page(db):
+    def make(owner, **fields) -> SchedulingPage:
+        values = {
+            "account": owner.account,
+            "owner": owner,
+            "name": "Intro call",
+            "slug": f"intro-{owner.pk}",
+            "timezone": "UTC",
+            "weekly_hours": EVERY_DAY,
+            "durations": [30, 60],
+            "min_notice": 0,
+            "increment": 30,
+        }
+        values.update(fields)
+        members = values.pop("members", [])
+        page = SchedulingPage.objects.create(**values)
+        page.members.set(members)
+        return page
+
+    return make
+
+
+@pytest.fixture
+def offline_page(make_page, admin_user):
+    return make_page(admin_user)
+
+
+@pytest.fixture
+def live_page(make_page, admin_user, connection):  # noqa: F811
+    return make_page(admin_user)
