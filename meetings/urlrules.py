@@ -9,7 +9,9 @@ from django.utils.text import slugify
 from meetings.models import MeetingSettings, SchedulingPage
 
 # Paths under /meetings/ that can never be a page.
-RESERVED = {"static", "admin", "api", "app", "accounts", "embed", "widget", "robots", "new"}
+RESERVED = {
+    "static", "admin", "api", "app", "accounts", "embed", "widget", "robots", "new", "manage"
+}
 
 
 def clean_slug(text: str) -> str:

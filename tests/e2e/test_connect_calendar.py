@@ -64,7 +64,8 @@ def test_deny_on_the_consent_page_comes_back_with_a_clear_message(
 @pytest.fixture
 def microsoft_mailbox(sandbox_client):
     return sandbox_client.mailbox(
-        "microsoft", "owner@acme.example",
+        "microsoft",
+        "owner@acme.example",
         calendars=[{"id": "team-cal", "name": "Team", "access": "writer"}],
     )
 

@@ -11,12 +11,14 @@ from django.db import transaction
 
 from calendars import connections, sync
 from calendars.models import CalendarConnection
+from meetings.models import SchedulingPage
 from scheduler.models import Account, Tier, User
 
 DEMO_ACCOUNT = "Demo Company"
 DEMO_EMAIL = "admin@demo.example"
 DEMO_PASSWORD = "demo-admin-pass"  # noqa: S105  (a published demo login, local only)
 DEMO_TIMEZONE = "America/New_York"
+DEMO_SLUG = "demo"
 
 
 class Command(BaseCommand):
@@ -28,6 +30,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{verb} the demo account '{DEMO_ACCOUNT}'."))
         if settings.CALENDAR_SANDBOX_URL:
             self._calendar(user)
+        page = self._page(user)
+        self.stdout.write(f"Demo scheduling page: {settings.APP_BASE_URL}/meetings/{page.slug}")
         self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
 
     @transaction.atomic
@@ -50,6 +54,25 @@ class Command(BaseCommand):
             user=user, email=DEMO_EMAIL, defaults={"primary": True, "verified": True}
         )
         return user, created
+
+    def _page(self, user: User) -> SchedulingPage:
+        """A one-on-one page at /meetings/demo: 30 minutes, weekdays 09:00-17:00 local."""
+        page, _ = SchedulingPage.objects.get_or_create(
+            slug=DEMO_SLUG,
+            defaults={
+                "account": user.account,
+                "owner": user,
+                "name": "Intro call with Demo Admin",
+                "durations": [30],
+                "timezone": user.timezone,
+                "weekly_hours": {str(day): [["09:00", "17:00"]] for day in range(5)},
+                "min_notice": 60,
+                "increment": 30,
+                "questions": [{"label": "What would you like to discuss?", "required": False}],
+                "confirmation_message": "Looking forward to it!",
+            },
+        )
+        return page
 
     def _calendar(self, user: User) -> None:
         """Give the demo admin a sandbox Google calendar with a few events, connected."""
