@@ -283,8 +283,9 @@ def _wall(day: date, offset: timedelta, zone: tzinfo) -> datetime:
 def _existing_instant(local: datetime) -> datetime | None:
     """UTC instant of a wall-clock time (first occurrence if ambiguous); None if it is skipped."""
     instant = local.astimezone(UTC)
-    back = instant.astimezone(local.tzinfo)
-    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+    # Read back, the instant shows the same wall-clock time exactly when the offsets agree; a
+    # skipped time (fold=0 reads it with the offset from before the change) reads back later.
+    if instant.astimezone(local.tzinfo).utcoffset() != local.utcoffset():
         return None
     return instant
 
@@ -539,10 +540,15 @@ def explain(
 
 def _too_far(rules: Rules, horizon: datetime) -> Reason:
     advance = rules.max_advance
-    ahead = f"{advance} days" if isinstance(advance, int) else _span(advance or ZERO)
+    if isinstance(advance, timedelta):
+        ahead = f"up to {_span(advance)} ahead"
+    elif advance == 0:
+        ahead = "for today only"
+    else:
+        ahead = f"up to {advance} day{'s' if advance != 1 else ''} ahead"
     return Reason(
         ReasonCode.TOO_FAR,
-        f"Too far ahead: bookings open up to {ahead} ahead, so a meeting must start before "
+        f"Too far ahead: bookings open {ahead}, so a meeting must start before "
         f"{_clock(horizon, rules)}.",
     )
 
@@ -581,7 +587,7 @@ def _misalignment(rules: Rules, interval: _Interval, local: datetime) -> Reason:
     if on_grid and local.fold:
         message = (
             f"{local:%H:%M} happens twice on {interval.day:%d %B %Y} because the clocks go back; "
-            "only its first occurrence is offered."
+            "only its first occurrence is a start time."
         )
     elif on_grid:
         message = (

@@ -58,6 +58,7 @@ def page(request, slug: str):
         "questions": page.questions,
         "durations": page.durations,
         "timezones": timezone_choices(),
+        "prefill": _remembered_visitor(request),
     }
     return render(request, "meetings/public/page.html", context)
 
@@ -139,7 +140,50 @@ def book(request, slug: str):
         )
     except booking_service.BookingError as exc:
         return _errors(exc.fields, status=exc.status, message=exc.message)
-    return JsonResponse(_booking_json(request, booking), status=201)
+    response = JsonResponse(_booking_json(request, booking), status=201)
+    _remember_visitor(request, response, form.cleaned_data)
+    return response
+
+
+VISITOR_COOKIE, VISITOR_SALT = "meetings_visitor", "meetings.visitor"
+
+
+def _remember_visitor(request, response, data: dict) -> None:
+    """On a custom domain, remember the visitor's details to prefill their next booking
+    (SPEC §1.7). The app's own host is shared by every account, so it never does."""
+    if request.custom_domain is None:
+        return
+    value = json.dumps({k: data[k] for k in ("first_name", "last_name", "email")})
+    response.set_signed_cookie(
+        VISITOR_COOKIE,
+        value,
+        salt=VISITOR_SALT,
+        max_age=365 * 24 * 3600,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _remembered_visitor(request) -> dict:
+    if request.custom_domain is None:
+        return {}
+    try:
+        return json.loads(request.get_signed_cookie(VISITOR_COOKIE, salt=VISITOR_SALT))
+    except (KeyError, ValueError, TypeError):
+        return {}
+
+
+@require_GET
+def robots(request):
+    lines = ["User-agent: *"]
+    domain = request.custom_domain
+    if domain is not None:
+        if domain.hide_meetings_from_search:
+            lines.append("Disallow: /meetings*")
+    else:
+        lines += ["Disallow: /app/", "Disallow: /accounts/", "Disallow: /meetings/manage/"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 
 
 def _booking_json(request, booking: Booking) -> dict:

@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.text import slugify
@@ -10,7 +11,16 @@ from meetings.models import MeetingSettings, SchedulingPage
 
 # Paths under /meetings/ that can never be a page.
 RESERVED = {
-    "static", "admin", "api", "app", "accounts", "embed", "widget", "robots", "new", "manage"
+    "static",
+    "admin",
+    "api",
+    "app",
+    "accounts",
+    "embed",
+    "widget",
+    "robots",
+    "new",
+    "manage",
 }
 
 
@@ -63,3 +73,15 @@ def new_page_slug(user, page_name: str) -> str:
     if not slug_taken(prefix):
         return prefix
     return _first_free(f"{prefix}-{clean_slug(page_name)}"[:90], slug_taken)
+
+
+def page_url(page: SchedulingPage) -> str:
+    """The page's public address: on the owner's meeting domain when one is chosen, so
+    changing the meeting domain updates every meeting link (SPEC §1.7)."""
+    meeting_settings = (
+        MeetingSettings.objects.filter(user_id=page.owner_id).select_related("domain").first()
+    )
+    domain = meeting_settings.domain if meeting_settings else None
+    if domain is not None and domain.verified:
+        return f"https://{domain.hostname}/meetings/{page.slug}"
+    return f"{settings.APP_BASE_URL}/meetings/{page.slug}"

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from calendars.status import connection_status
 from meetings import availability as engine
-from meetings import slots
+from meetings import slots, urlrules
 from meetings.forms import WEEKDAYS, PageForm
 from meetings.models import Booking, SchedulingPage
 
@@ -24,7 +24,9 @@ def dashboard(request):
     context = {
         "connection": connection,
         "connection_status": connection_status(connection) if connection else None,
-        "pages": _my_pages(request.user).select_related("owner"),
+        "pages": [
+            (page, urlrules.page_url(page)) for page in _my_pages(request.user).select_related("owner")
+        ],
         "pages_enabled": slots.pages_enabled_for(request.user),
         "upcoming": Booking.objects.filter(host=request.user, end__gte=timezone.now())
         .exclude(status=Booking.Status.CANCELLED)

@@ -30,14 +30,9 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.exchange_availability import get_server_time_zones, get_user_availability
 from sandbox.exchange_folders import Call, find_folder, get_folder
-from sandbox.exchange_items import (
-    create_item,
-    delete_item,
-    find_item,
-    get_item,
-    sync_folder_items,
-    update_item,
-)
+from sandbox.exchange_items import find_item, get_item
+from sandbox.exchange_sync import sync_folder_items
+from sandbox.exchange_writes import create_item, delete_item, update_item
 from sandbox.exchange_xml import (
     Build,
     Element,
@@ -257,7 +252,14 @@ def ews(state: State, request: Request, mailbox: Mailbox) -> Response:
                 "ErrorSchemaValidation", f"The operation {name} is not emulated by the sandbox."
             )
         )
-    payload = handler(_call(state, mailbox, header), operation)
+    try:
+        payload = handler(_call(state, mailbox, header), operation)
+    except EwsError as error:  # the request as a whole is refused
+        return _soap_error(soap_fault(error.code, error.text))
+    except ValueError as problem:  # a malformed number or date where the schema wants one
+        return _soap_error(
+            soap_fault("ErrorSchemaValidation", f"The request failed schema validation: {problem}")
+        )
     return Response(envelope(payload, build, api_version(build)), 200, content_type=SOAP_XML)
 
 

@@ -110,8 +110,10 @@ def calendar_ref(call: Call, calendar_id: str) -> FolderRef:
     )
 
 
-def resolve_folder(call: Call, node: Element) -> FolderRef:
+def resolve_folder(call: Call, node: Element | None) -> FolderRef:
     """A t:FolderId or t:DistinguishedFolderId as seen by the calling mailbox."""
+    if node is None:
+        raise EwsError("ErrorInvalidIdMalformed", "The request names no folder.")
     if local(node) == "DistinguishedFolderId":
         return _distinguished(call, node.get("Id", ""), text(node, "t:Mailbox/t:EmailAddress"))
     if local(node) != "FolderId":

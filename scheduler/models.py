@@ -118,6 +118,9 @@ class Domain(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
     hostname = models.CharField(max_length=253)
     verified = models.BooleanField(default=False)
+    hide_meetings_from_search = models.BooleanField(
+        default=True, help_text="robots.txt on this domain carries Disallow: /meetings*"
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
 
     class Meta:

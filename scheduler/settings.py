@@ -48,9 +48,15 @@ if not FIELD_ENCRYPTION_KEYS:
         base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
     ]
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
-if not DEBUG and not ALLOWED_HOSTS:
+# The app's own hosts. Django itself accepts any Host header because accounts' verified
+# custom domains serve scheduling pages too; meetings.middleware.CustomDomainMiddleware
+# refuses every host that is neither one of these nor a verified custom domain.
+APP_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+)
+if not DEBUG and not APP_HOSTS:
     _require("ALLOWED_HOSTS")
+ALLOWED_HOSTS = ["*"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Public base URL of the app, used in emails and provider redirect URIs.
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "meetings.middleware.CustomDomainMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,7 +136,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": env_str("CACHE_URL") or REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX") or "scheduler",
             # Fail fast when Redis is down instead of hanging a request.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},

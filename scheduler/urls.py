@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from calendars.webhooks import receive as calendar_webhook
+from meetings.public_views import robots
 from scheduler import views
 from scheduler.health import healthz
 
@@ -22,6 +23,7 @@ settings_patterns = (
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("robots.txt", robots, name="robots"),
     path("webhooks/calendar/<str:provider>/", calendar_webhook, name="calendar_webhook"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -11,6 +11,14 @@ from scheduler.models import Account, Tier, User
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Redis outlives test runs and rolled-back transactions: start every test empty."""
+    from django.core.cache import cache
+
+    cache.clear()
 _seq = itertools.count(1)
 
 

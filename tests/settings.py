@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scheduler")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# The cache gets its own database: tests clear it, which must never touch the broker's queues.
+os.environ.setdefault("CACHE_URL", os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/14")
 os.environ.setdefault("CACHE_KEY_PREFIX", "scheduler-tests")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "9pUXQ4lX8hRNJkRdQkTzS1m6Q8xq0n5mJQtrCWRfY1U=")

@@ -201,10 +201,13 @@ def _raising(results: Iterable[Any]) -> Iterator[Any]:
 
 
 def _version(value: str | None) -> Version | None:
-    if not value:
+    """A pinned server build ("15.1.2507.6"); None (ask the server) when absent or unreadable,
+    since a wrong pin only costs a version negotiation."""
+    try:
+        numbers = [int(part) for part in (value or "").split(".")][:4]
+        return Version(build=Build(*numbers)) if len(numbers) >= 2 else None
+    except (ValueError, TypeError, ews_errors.InvalidTypeError):
         return None
-    numbers = [int(part) for part in value.split(".")][:4]
-    return Version(build=Build(*numbers))
 
 
 class PublicProtocol(Protocol):
@@ -287,7 +290,8 @@ def _check_server(account: Account) -> tuple[str, Build]:
         raise _probe_failure(exc) from exc  # no answer, or not a SOAP answer
     except netsafety.UnsafeURL as exc:
         raise InvalidServer(str(exc)) from exc
-    return auth_type, account.protocol.version.build
+    # The account's version: the server's answers update it, a pinned guess included.
+    return auth_type, account.version.build
 
 
 def check_credentials(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
@@ -26,6 +27,7 @@ from exchangelib.errors import (
     ErrorAccessDenied,
     ErrorInternalServerTransientError,
     ErrorInvalidSyncStateData,
+    ErrorInvalidTimeInterval,
     ErrorItemNotFound,
     ErrorMailRecipientNotFound,
     ErrorServerBusy,
@@ -38,6 +40,7 @@ from exchangelib.protocol import close_connections
 from sandbox.server import Running
 
 ALICE = "alice@example.com"
+PASSWORD = "sandbox"  # the control API's default mailbox password
 NY = EWSTimeZone("America/New_York")
 SOAP_NAMESPACES = (
     'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"',
@@ -95,7 +98,7 @@ def connect(ews_url: str) -> Iterator[Callable[..., Account]]:
     """exchangelib signed in to a sandbox mailbox, probing auth type and version itself."""
     close_connections()  # no protocol (version, sessions) cached from another test
 
-    def make(email: str = ALICE, password: str = "sandbox") -> Account:
+    def make(email: str = ALICE, password: str = PASSWORD) -> Account:
         config = Configuration(credentials=Credentials(email, password), service_endpoint=ews_url)
         return Account(email, config=config, autodiscover=False, access_type=DELEGATE)
 
@@ -159,9 +162,7 @@ def test_a_wrong_password_is_a_401(connect: Callable, alice: Any) -> None:
         connect(password="wrong").calendar  # noqa: B018
 
 
-def test_a_revoked_grant_is_a_changed_password(
-    connect: Callable, alice: Any, control: Any
-) -> None:
+def test_a_revoked_grant_is_a_changed_password(connect: Callable, alice: Any, control: Any) -> None:
     account = connect()
     assert account.calendar.name == "Calendar"
     control.post("/faults", {"kind": "revoke_grant", "provider": "exchange", "email": ALICE})
@@ -202,8 +203,12 @@ def test_lost_calendar_access_hides_the_folder_and_denies_it(
     account = connect()
     control.post(
         "/faults",
-        {"kind": "lose_calendar_access", "provider": "exchange", "email": ALICE,
-         "calendar_id": "boss"},
+        {
+            "kind": "lose_calendar_access",
+            "provider": "exchange",
+            "email": ALICE,
+            "calendar_id": "boss",
+        },
     )
 
     found = FolderCollection(account=account, folders=[account.root]).find_folders(depth=DEEP)
@@ -268,8 +273,9 @@ def test_items_carry_status_response_and_all_day_fields(
         transparency="transparent",
     )
 
-    items = {i.subject: i for i in connect().calendar.view(start=utc(2026, 3, 3),
-                                                            end=utc(2026, 3, 8))}
+    items = {
+        i.subject: i for i in connect().calendar.view(start=utc(2026, 3, 3), end=utc(2026, 3, 8))
+    }
 
     offsite, pitch = items["Offsite"], items["Vendor pitch"]
     assert offsite.is_all_day and offsite.legacy_free_busy_status == "OOF"
@@ -277,23 +283,28 @@ def test_items_carry_status_response_and_all_day_fields(
     assert pitch.legacy_free_busy_status == "Free"
     assert pitch.my_response_type == "Decline"
     assert pitch.organizer.email_address == "vendor@other.example"
-    assert {a.mailbox.email_address for a in pitch.required_attendees} == {
-        ALICE, "bob@example.com"}
+    assert {a.mailbox.email_address for a in pitch.required_attendees} == {ALICE, "bob@example.com"}
     assert not pitch.is_cancelled
 
 
 def test_free_busy_only_sharing_shows_times_but_nothing_else(
     connect: Callable, alice: Any, control: Any
 ) -> None:
-    user_event(control, "room", summary="Board meeting", start="2026-03-02T14:00:00Z",
-               end="2026-03-02T15:00:00Z")
+    user_event(
+        control,
+        "room",
+        summary="Board meeting",
+        start="2026-03-02T14:00:00Z",
+        end="2026-03-02T15:00:00Z",
+    )
     room = folder(connect(), "room")
 
     view = room.view(start=utc(2026, 3, 2), end=utc(2026, 3, 3))
     items = list(view.only("start", "legacy_free_busy_status", "subject"))
 
     assert [(i.start, i.legacy_free_busy_status, i.subject) for i in items] == [
-        (utc(2026, 3, 2, 14), "Busy", None)]
+        (utc(2026, 3, 2, 14), "Busy", None)
+    ]
     with pytest.raises(ErrorAccessDenied):
         list(room.all())
 
@@ -328,24 +339,31 @@ def test_create_with_invitations_then_update_and_delete(
     assert stored._start_timezone == NY
 
     stored.subject, stored.start, stored.end = (
-        "Intro call (moved)", EWSDateTime(2026, 5, 4, 12, tzinfo=NY),
-        EWSDateTime(2026, 5, 4, 13, tzinfo=NY))
-    stored.save(update_fields=["subject", "start", "end"],
-                send_meeting_invitations="SendToAllAndSaveCopy")
+        "Intro call (moved)",
+        EWSDateTime(2026, 5, 4, 12, tzinfo=NY),
+        EWSDateTime(2026, 5, 4, 13, tzinfo=NY),
+    )
+    stored.save(
+        update_fields=["subject", "start", "end"], send_meeting_invitations="SendToAllAndSaveCopy"
+    )
     assert account.calendar.get(id=item.id).start == utc(2026, 5, 4, 16)
 
     gone = CalendarItem(account=account, folder=account.calendar, id=item.id, changekey=None)
     gone.delete(send_meeting_cancellations="SendToAllAndSaveCopy")
     with pytest.raises(ErrorItemNotFound):
-        CalendarItem(account=account, folder=account.calendar, id=item.id,
-                     changekey=None).delete()
+        CalendarItem(account=account, folder=account.calendar, id=item.id, changekey=None).delete()
 
     invitations = control.get("/invitations", params={"provider": "exchange"})
     assert [(i["attendee"], i["kind"]) for i in invitations] == [
-        ("carol@client.example", "invite"), ("carol@client.example", "update"),
-        ("carol@client.example", "cancel")]
+        ("carol@client.example", "invite"),
+        ("carol@client.example", "update"),
+        ("carol@client.example", "cancel"),
+    ]
     assert [w["action"] for w in control.get("/writes", params={"email": ALICE})] == [
-        "create", "update", "delete"]
+        "create",
+        "update",
+        "delete",
+    ]
 
 
 def test_sending_no_invitations_records_none(connect: Callable, alice: Any, control: Any) -> None:
@@ -379,8 +397,10 @@ def test_a_series_created_through_ews_expands(connect: Callable, alice: Any) -> 
 
     account = connect()
     item = _meeting(account, required_attendees=None)
-    item.recurrence = Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[1]),
-                                 boundary=NumberedPattern(start=item.start.date(), number=3))
+    item.recurrence = Recurrence(
+        pattern=WeeklyPattern(interval=1, weekdays=[1]),
+        boundary=NumberedPattern(start=item.start.date(), number=3),
+    )
     item.save()
 
     view = account.calendar.view(start=utc(2026, 5, 1), end=utc(2026, 6, 1))
@@ -395,21 +415,32 @@ def test_a_series_created_through_ews_expands(connect: Callable, alice: Any) -> 
 def test_sync_items_pages_then_reports_creates_updates_and_deletes(
     connect: Callable, alice: Any, control: Any
 ) -> None:
-    events = [user_event(control, summary=f"Event {n}", start=f"2026-03-0{n}T14:00:00Z",
-                         end=f"2026-03-0{n}T15:00:00Z") for n in (1, 2, 3)]
+    events = [
+        user_event(
+            control,
+            summary=f"Event {n}",
+            start=f"2026-03-0{n}T14:00:00Z",
+            end=f"2026-03-0{n}T15:00:00Z",
+        )
+        for n in (1, 2, 3)
+    ]
     calendar = connect().calendar
 
     initial = list(calendar.sync_items(only_fields=["subject"], max_changes_returned=2))
     state = calendar.item_sync_state
     assert [(kind, item.subject) for kind, item in initial] == [
-        ("create", "Event 1"), ("create", "Event 2"), ("create", "Event 3")]
+        ("create", "Event 1"),
+        ("create", "Event 2"),
+        ("create", "Event 3"),
+    ]
     assert list(calendar.sync_items(sync_state=state)) == []
 
-    control.patch(f"/mailboxes/{ALICE}/calendars/{ALICE}/events/{events[0]['id']}",
-                  {"summary": "Event 1 (moved)"})
+    control.patch(
+        f"/mailboxes/{ALICE}/calendars/{ALICE}/events/{events[0]['id']}",
+        {"summary": "Event 1 (moved)"},
+    )
     control.delete(f"/mailboxes/{ALICE}/calendars/{ALICE}/events/{events[1]['id']}")
-    user_event(control, summary="Event 4", start="2026-03-04T14:00:00Z",
-               end="2026-03-04T15:00:00Z")
+    user_event(control, summary="Event 4", start="2026-03-04T14:00:00Z", end="2026-03-04T15:00:00Z")
     changes = list(calendar.sync_items(sync_state=state, only_fields=["subject"]))
 
     summary = [(kind, getattr(item, "subject", None)) for kind, item in changes]
@@ -420,9 +451,14 @@ def test_sync_items_pages_then_reports_creates_updates_and_deletes(
 def test_a_changed_occurrence_reports_its_series(
     connect: Callable, alice: Any, control: Any
 ) -> None:
-    series = user_event(control, summary="Weekly", start="2026-03-02T14:00:00Z",
-                        end="2026-03-02T15:00:00Z", timezone="UTC",
-                        recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"])
+    series = user_event(
+        control,
+        summary="Weekly",
+        start="2026-03-02T14:00:00Z",
+        end="2026-03-02T15:00:00Z",
+        timezone="UTC",
+        recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"],
+    )
     calendar = connect().calendar
     list(calendar.sync_items())
     state = calendar.item_sync_state
@@ -439,8 +475,7 @@ def test_an_expired_or_unreadable_sync_state_is_refused(
     calendar = connect().calendar
     list(calendar.sync_items())
     state = calendar.item_sync_state
-    control.post("/faults", {"kind": "expire_sync_tokens", "provider": "exchange",
-                             "email": ALICE})
+    control.post("/faults", {"kind": "expire_sync_tokens", "provider": "exchange", "email": ALICE})
 
     with pytest.raises(ErrorInvalidSyncStateData):
         list(calendar.sync_items(sync_state=state))
@@ -454,24 +489,36 @@ def test_an_expired_or_unreadable_sync_state_is_refused(
 def test_get_user_availability_in_the_requested_time_zone(
     connect: Callable, alice: Any, control: Any
 ) -> None:
-    user_event(control, summary="Busy", start="2026-03-09T14:00:00Z",
-               end="2026-03-09T15:00:00Z")
-    user_event(control, summary="Maybe", start="2026-03-09T15:00:00Z",
-               end="2026-03-09T15:30:00Z", showAs="tentative")
+    user_event(control, summary="Busy", start="2026-03-09T14:00:00Z", end="2026-03-09T15:00:00Z")
+    user_event(
+        control,
+        summary="Maybe",
+        start="2026-03-09T15:00:00Z",
+        end="2026-03-09T15:30:00Z",
+        showAs="tentative",
+    )
     account = connect()
     start = EWSDateTime(2026, 3, 9, 8, tzinfo=NY)
     end = EWSDateTime(2026, 3, 9, 12, tzinfo=NY)
 
-    views = list(account.protocol.get_free_busy_info(
-        accounts=[(account, "Organizer", False), ("nobody@example.com", "Required", False)],
-        start=start, end=end, merged_free_busy_interval=30))
+    views = list(
+        account.protocol.get_free_busy_info(
+            accounts=[(account, "Organizer", False), ("nobody@example.com", "Required", False)],
+            start=start,
+            end=end,
+            merged_free_busy_interval=30,
+        )
+    )
 
     mine = views[0]
     assert [(e.start, e.end, e.busy_type) for e in mine.calendar_events] == [
-        (EWSDateTime(2026, 3, 9, 10, tzinfo=NY), EWSDateTime(2026, 3, 9, 11, tzinfo=NY),
-         "Busy"),
-        (EWSDateTime(2026, 3, 9, 11, tzinfo=NY), EWSDateTime(2026, 3, 9, 11, 30, tzinfo=NY),
-         "Tentative")]
+        (EWSDateTime(2026, 3, 9, 10, tzinfo=NY), EWSDateTime(2026, 3, 9, 11, tzinfo=NY), "Busy"),
+        (
+            EWSDateTime(2026, 3, 9, 11, tzinfo=NY),
+            EWSDateTime(2026, 3, 9, 11, 30, tzinfo=NY),
+            "Tentative",
+        ),
+    ]
     assert mine.merged == "00002210"
     assert mine.calendar_events[0].details.subject == "Busy"
     assert isinstance(views[1], ErrorMailRecipientNotFound)
@@ -484,8 +531,9 @@ def test_rate_limit_is_server_busy_with_a_back_off(
     connect: Callable, alice: Any, control: Any
 ) -> None:
     calendar = connect().calendar  # signed in: the fault hits the next call
-    control.post("/faults", {"kind": "rate_limit", "provider": "exchange", "email": ALICE,
-                             "retry_after": 7})
+    control.post(
+        "/faults", {"kind": "rate_limit", "provider": "exchange", "email": ALICE, "retry_after": 7}
+    )
 
     with pytest.raises(ErrorServerBusy) as caught:
         list(calendar.all().only("subject"))
@@ -498,11 +546,35 @@ def test_server_errors_are_transient_for_exchangelib(
     connect: Callable, alice: Any, control: Any, status: int
 ) -> None:
     calendar = connect().calendar
-    control.post("/faults", {"kind": "server_error", "provider": "exchange", "email": ALICE,
-                             "status": status})
+    control.post(
+        "/faults",
+        {"kind": "server_error", "provider": "exchange", "email": ALICE, "status": status},
+    )
 
     # exchangelib re-raises a transient server error as "busy" while handling it.
     with pytest.raises(ErrorServerBusy) as caught:
         list(calendar.all().only("subject"))
 
     assert isinstance(caught.value.__context__, ErrorInternalServerTransientError)
+
+
+def test_a_slow_answer_still_succeeds(connect: Callable, alice: Any, control: Any) -> None:
+    calendar = connect().calendar
+    control.post("/faults", {"kind": "slow", "provider": "exchange", "email": ALICE, "delay": 0.3})
+
+    started = time.monotonic()
+    assert list(calendar.all().only("subject")) == []
+    assert time.monotonic() - started >= 0.3
+
+
+def test_an_availability_window_over_62_days_is_refused(connect: Callable, alice: Any) -> None:
+    account = connect()
+
+    with pytest.raises(ErrorInvalidTimeInterval):
+        list(
+            account.protocol.get_free_busy_info(
+                accounts=[(account, "Organizer", False)],
+                start=EWSDateTime(2026, 1, 1, tzinfo=NY),
+                end=EWSDateTime(2026, 4, 1, tzinfo=NY),
+            )
+        )
