@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -108,16 +107,16 @@ def queue_sync(connection_id: int, full: bool = False) -> None:
     sync_connection.delay_on_commit(connection_id, full=full)
 
 
-def check_exchange(email: str, password: str, username: str, ews_url: str, version: str) -> dict:
+def check_exchange(
+    email: str, password: str, username: str, ews_url: str, version: str
+) -> dict:
     """Check Exchange credentials against the server before anything is saved.
 
-    The user-supplied URL must be a public https address (SSRF); raises ValueError for a
-    refused URL and the provider's typed errors for what the server answers.
+    The user-supplied URL must be a public https address (no SSRF) unless
+    EXCHANGE_ALLOW_PRIVATE_URLS; every failure is a typed provider error with its own message.
     """
-    from calendars.netsafety import check_public_url
     from calendars.providers.exchange import check_credentials
 
-    check_public_url(ews_url, allow_private=settings.EXCHANGE_ALLOW_PRIVATE_URLS)
     return check_credentials(email, password, username, ews_url, version)
 
 

@@ -4,12 +4,14 @@ from calendars.models import Calendar, CalendarConnection
 from scheduler import plans
 from scheduler.models import User
 
+# Values are server builds; the server's own answer wins over the pick.
 EXCHANGE_VERSIONS = [
     ("", "Detect automatically"),
-    ("2010_sp2", "Exchange 2010 SP2"),
-    ("2013", "Exchange 2013"),
-    ("2016", "Exchange 2016"),
-    ("2019", "Exchange 2019"),
+    ("14.2", "Exchange 2010 SP2"),
+    ("14.3", "Exchange 2010 SP3"),
+    ("15.0", "Exchange 2013"),
+    ("15.1", "Exchange 2016"),
+    ("15.2", "Exchange 2019"),
 ]
 
 

@@ -12,7 +12,12 @@ from django.views.decorators.http import require_POST
 from calendars import connections, settings_page
 from calendars.forms import ConnectionOptionsForm, ExchangeConnectForm
 from calendars.models import Calendar, CalendarConnection, Provider
-from calendars.providers.base import InvalidServer, ProviderError, ReconnectRequired
+from calendars.providers.base import (
+    InvalidServer,
+    ProviderError,
+    ReconnectRequired,
+    TransientError,
+)
 from calendars.status import calendar_status, connection_status
 
 OAUTH_SESSION_KEY = "calendar_oauth"
@@ -175,7 +180,7 @@ def connect_exchange(request):
         try:
             credentials = connections.check_exchange(**_exchange_fields(form.cleaned_data))
             connections.create_connection(request.user, "exchange", credentials)
-        except (ValueError, ProviderError, PermissionError) as exc:
+        except (ProviderError, PermissionError) as exc:
             form.add_error(_exchange_error_field(exc), _exchange_message(exc))
         else:
             messages.success(
@@ -193,7 +198,7 @@ def _exchange_fields(data: dict) -> dict:
 def _exchange_error_field(exc: Exception) -> str | None:
     if isinstance(exc, ReconnectRequired):
         return "password"
-    if isinstance(exc, ValueError | InvalidServer):
+    if isinstance(exc, InvalidServer | TransientError):
         return "ews_url"
     return None
 

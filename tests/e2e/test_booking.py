@@ -56,10 +56,7 @@ def test_a_contact_in_warsaw_books_and_then_cancels(
 
     booking = Booking.objects.get()
     # 09:00 in New York is 15:00 in Warsaw (or 14:00 for the weeks their DST dates differ).
-    assert (
-        booking.start.astimezone(ZoneInfo("Europe/Warsaw")).strftime("%H:%M")
-        == shown
-    )
+    assert booking.start.astimezone(ZoneInfo("Europe/Warsaw")).strftime("%H:%M") == shown
     assert booking.answers == {"Topic": "Pricing"}
     contact = Contact.objects.get(email__iexact="cora@client.example")
     meeting = Meeting.objects.get(pk=booking.crm_meeting_id)

@@ -1,5 +1,7 @@
 """Connecting a calendar in the browser, through the sandbox's consent pages."""
 
+import socket
+
 import pytest
 
 from calendars.models import CalendarConnection
@@ -92,3 +94,38 @@ def test_connect_microsoft_365_through_the_consent_page(
     assert chips.get_by_text("Team").is_visible()
     connection = CalendarConnection.objects.get(user=admin_user)
     assert connection.provider == "microsoft" and connection.calendars.count() >= 2
+
+
+@pytest.mark.e2e
+def test_connect_exchange_with_clear_messages_for_mistakes(
+    signed_in, sandbox_client, sandbox, admin_user
+):
+    sandbox_client.mailbox("exchange", "owner@exchange.example", password="S3cret-pass")
+    page = signed_in
+    page.goto("/app/settings/general/calendar/")
+    page.get_by_role("link", name="Connect Exchange").click()
+    page.get_by_label("Email address").fill("owner@exchange.example")
+    page.get_by_label("EWS URL").fill(f"{sandbox.http_url}/EWS/Exchange.asmx")
+    page.get_by_label("I allow Meetings").check()
+
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Check and connect").click()
+    assert page.get_by_text("The server refused this email, username and password").is_visible()
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    page.get_by_label("EWS URL").fill(f"http://127.0.0.1:{closed}/EWS/Exchange.asmx")
+    page.get_by_label("Password").fill("S3cret-pass")
+    page.get_by_label("I allow Meetings").check()
+    page.get_by_role("button", name="Check and connect").click()
+    assert page.get_by_text("Could not reach the server").is_visible()
+    assert not CalendarConnection.objects.exists()
+
+    page.get_by_label("EWS URL").fill(f"{sandbox.http_url}/EWS/Exchange.asmx")
+    page.get_by_label("Password").fill("S3cret-pass")
+    page.get_by_label("I allow Meetings").check()
+    page.get_by_role("button", name="Check and connect").click()
+    page.wait_for_url("**/app/meetings/")
+    assert page.get_by_text("Exchange calendar connected").is_visible()
+    assert CalendarConnection.objects.get(user=admin_user).provider == "exchange"
