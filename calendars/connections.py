@@ -107,9 +107,7 @@ def queue_sync(connection_id: int, full: bool = False) -> None:
     sync_connection.delay_on_commit(connection_id, full=full)
 
 
-def check_exchange(
-    email: str, password: str, username: str, ews_url: str, version: str
-) -> dict:
+def check_exchange(email: str, password: str, username: str, ews_url: str, version: str) -> dict:
     """Check Exchange credentials against the server before anything is saved.
 
     The user-supplied URL must be a public https address (no SSRF) unless

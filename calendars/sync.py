@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -79,21 +80,31 @@ def release(connection_id: int, owner: str) -> None:
 # --- Sync -------------------------------------------------------------------------------
 
 
-def sync_connection(connection_id: int, full: bool = False) -> SyncReport:
+PageCallback = Callable[[Calendar, int], None]  # (calendar, events on the page just read)
+
+
+def sync_connection(
+    connection_id: int, full: bool = False, on_page: PageCallback | None = None
+) -> SyncReport:
+    """Sync one connection now, unless another sync of it is running (then claimed=False).
+
+    `on_page` hears about every page read, for progress displays."""
     owner = claim(connection_id)
     if owner is None:
         return SyncReport(connection_id, claimed=False)
     started = timezone.now()
     try:
         connection = CalendarConnection.objects.select_related("user").get(pk=connection_id)
-        report = _sync_claimed(connection, full)
+        report = _sync_claimed(connection, full, on_page)
     finally:
         release(connection_id, owner)
     report.started_at, report.finished_at = started.isoformat(), timezone.now().isoformat()
     return report
 
 
-def _sync_claimed(connection: CalendarConnection, full: bool) -> SyncReport:
+def _sync_claimed(
+    connection: CalendarConnection, full: bool, on_page: PageCallback | None
+) -> SyncReport:
     report = SyncReport(connection.pk)
     if connection.needs_reconnect:
         report.error = "reconnect required"
@@ -102,7 +113,7 @@ def _sync_claimed(connection: CalendarConnection, full: bool) -> SyncReport:
     try:
         _lose_calendars(connections.refresh_calendars(connection, client), report)
         for calendar in _mirrored(connection):
-            _sync_calendar_safely(client, calendar, full, report)
+            _sync_calendar_safely(client, calendar, full, report, on_page)
             if calendar.is_active:
                 push.ensure_channel(client, calendar)
     except ReconnectRequired as exc:
@@ -125,9 +136,9 @@ def _mirrored(connection: CalendarConnection):
     )
 
 
-def _sync_calendar_safely(client, calendar: Calendar, full: bool, report: SyncReport) -> None:
+def _sync_calendar_safely(client, calendar: Calendar, full: bool, report, on_page) -> None:
     try:
-        sync_calendar(client, calendar, full, report)
+        sync_calendar(client, calendar, full, report, on_page)
     except CalendarAccessLost:
         calendar.is_active = False
         calendar.save(update_fields=["is_active"])
@@ -141,7 +152,11 @@ def _lose_calendars(lost: list[Calendar], report: SyncReport) -> None:
 
 
 def sync_calendar(
-    client: CalendarProvider, calendar: Calendar, full: bool, report: SyncReport
+    client: CalendarProvider,
+    calendar: Calendar,
+    full: bool,
+    report: SyncReport,
+    on_page: PageCallback | None = None,
 ) -> None:
     """Page through the calendar's changes and apply them to the mirror in one transaction.
 
@@ -150,11 +165,11 @@ def sync_calendar(
     """
     token = "" if full else calendar.sync_token
     try:
-        pages = list(client.changes(calendar.remote_id, token or None, sync_window(timezone.now())))
+        pages = _read(client, calendar, token, on_page)
     except SyncTokenExpired:
         report.full_resyncs += 1
         token = ""
-        pages = list(client.changes(calendar.remote_id, None, sync_window(timezone.now())))
+        pages = _read(client, calendar, token, on_page)
     events = {event.id: event for page in pages for event in page.events}
     removed = {rid for page in pages for rid in page.removed_ids} - set(events)
     next_token = next((p.next_sync_token for p in reversed(pages) if p.next_sync_token), None)
@@ -174,6 +189,15 @@ def sync_calendar(
         transaction.on_commit(lambda: _announce(calendar, sorted(events), sorted(removed)))
     report.upserted += len(events)
     report.removed += len(removed)
+
+
+def _read(client, calendar: Calendar, token: str, on_page: PageCallback | None) -> list:
+    pages = []
+    for page in client.changes(calendar.remote_id, token or None, sync_window(timezone.now())):
+        pages.append(page)
+        if on_page is not None:
+            on_page(calendar, len(page.events) + len(page.removed_ids))
+    return pages
 
 
 def _announce(calendar: Calendar, changed: list[str], removed: list[str]) -> None:
