@@ -219,11 +219,35 @@ def _announce(calendar: Calendar, changed: list[str], removed: list[str]) -> Non
             )
 
 
+MIRRORED_FIELDS = [
+    "start",
+    "end",
+    "all_day",
+    "busy",
+    "title",
+    "attendees",
+    "organizer",
+    "recurring_event_id",
+    "app_key",
+]
+
+
 def _apply(calendar: Calendar, events, removed: set[str]) -> None:
     now = timezone.now()
     if removed:
         calendar.events.filter(remote_id__in=list(removed)).delete()
-    rows = [_row(calendar, event, now) for event in events]
+    stored = {
+        values[0]: values[1:]
+        for values in calendar.events.filter(remote_id__in=[e.id for e in events]).values_list(
+            "remote_id", *MIRRORED_FIELDS
+        )
+    }
+    # A full resync mostly re-reads what the mirror already has: write only what changed.
+    rows = [
+        row
+        for row in (_row(calendar, event, now) for event in events)
+        if stored.get(row.remote_id) != tuple(getattr(row, f) for f in MIRRORED_FIELDS)
+    ]
     Event.objects.bulk_create(
         rows,
         batch_size=1000,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -41,12 +42,18 @@ def apply_calendar_changes(
 
 
 def _log_changed_events(owner: User, calendar: Calendar, remote_ids: list[str]) -> None:
-    # Events with an app key were written by this app: their meetings exist already.
-    events = list(calendar.events.filter(remote_id__in=remote_ids, app_key=""))
+    meetings = _meetings_by_remote_id(owner, remote_ids)
+    # Only events with guests, or already logged, can concern the CRM (a full sync reports
+    # thousands of events, most of them without guests). Events with an app key were
+    # written by this app: their meetings exist already.
+    events = list(
+        calendar.events.filter(remote_id__in=remote_ids, app_key="").filter(
+            ~Q(attendees=[]) | Q(remote_id__in=list(meetings))
+        )
+    )
     if not events:
         return
     contacts = _contacts_by_email(owner, {email for event in events for email in event.attendees})
-    meetings = _meetings_by_remote_id(owner, [event.remote_id for event in events])
     new, moved, links = [], [], []
     for event in events:
         guests = [contacts[email] for email in event.attendees if email in contacts]
