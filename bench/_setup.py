@@ -71,8 +71,14 @@ def fresh_user(email: str):
         old.delete()
         account.delete()
     account = Account.objects.create(name="Bench", sales_tier="professional")
-    return User.objects.create_user(email, "bench-pass", account=account, role="admin",
-                                    personal_email_access=True, timezone="UTC")
+    return User.objects.create_user(
+        email,
+        "bench-pass",
+        account=account,
+        role="admin",
+        personal_email_access=True,
+        timezone="UTC",
+    )
 
 
 def figure(label: str, value: float, unit: str) -> None:

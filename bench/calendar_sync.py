@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._setup import figure, fresh_user, quiet, sandbox_env, setup_django  # noqa: E402
-from sandbox.state import Event as SandboxEvent  # noqa: E402
-from sandbox.testing import start_sandbox  # noqa: E402
+from bench._setup import figure, fresh_user, quiet, sandbox_env, setup_django
+from sandbox.state import Event as SandboxEvent
+from sandbox.testing import start_sandbox
 
 EMAIL = "bench-sync@sandbox.example"
 
@@ -31,10 +31,18 @@ def populate(running, count: int) -> None:
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     for n in range(count):
         begins = start + timedelta(minutes=37 * n)  # spread over ~257 days, all in the window
-        state.create_event(calendar, SandboxEvent(
-            id="", calendar_id=calendar.id, start=begins, end=begins + timedelta(minutes=30),
-            timezone="UTC", summary=f"Event {n}", show_as="free" if n % 10 == 0 else "busy",
-        ))
+        state.create_event(
+            calendar,
+            SandboxEvent(
+                id="",
+                calendar_id=calendar.id,
+                start=begins,
+                end=begins + timedelta(minutes=30),
+                timezone="UTC",
+                summary=f"Event {n}",
+                show_as="free" if n % 10 == 0 else "busy",
+            ),
+        )
 
 
 def connect(running):
@@ -43,15 +51,24 @@ def connect(running):
 
     from calendars.connections import create_connection
 
-    tokens = requests.post(f"{running.http_url}/_sandbox/tokens", json={
-        "provider": "google", "email": EMAIL,
-        "client_id": settings.GOOGLE_CLIENT_ID, "client_secret": settings.GOOGLE_CLIENT_SECRET,
-    }, timeout=10).json()
+    tokens = requests.post(
+        f"{running.http_url}/_sandbox/tokens",
+        json={
+            "provider": "google",
+            "email": EMAIL,
+            "client_id": settings.GOOGLE_CLIENT_ID,
+            "client_secret": settings.GOOGLE_CLIENT_SECRET,
+        },
+        timeout=10,
+    ).json()
     credentials = {
-        "token": tokens["access_token"], "refresh_token": tokens["refresh_token"],
+        "token": tokens["access_token"],
+        "refresh_token": tokens["refresh_token"],
         "expiry": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
     }
-    return create_connection(fresh_user("bench-sync@bench.example"), "google", credentials), credentials
+    return create_connection(
+        fresh_user("bench-sync@bench.example"), "google", credentials
+    ), credentials
 
 
 def bare_fetch(credentials: dict, sync_token: str | None) -> tuple[int, str]:
@@ -63,11 +80,20 @@ def bare_fetch(credentials: dict, sync_token: str | None) -> tuple[int, str]:
 
     from calendars.sync import sync_window
 
-    creds = Credentials(credentials["token"], refresh_token=credentials["refresh_token"],
-                        token_uri=settings.GOOGLE_TOKEN_URI, client_id=settings.GOOGLE_CLIENT_ID,
-                        client_secret=settings.GOOGLE_CLIENT_SECRET)
-    service = build("calendar", "v3", credentials=creds, static_discovery=True,
-                    client_options={"api_endpoint": settings.GOOGLE_CALENDAR_API_URL})
+    creds = Credentials(
+        credentials["token"],
+        refresh_token=credentials["refresh_token"],
+        token_uri=settings.GOOGLE_TOKEN_URI,
+        client_id=settings.GOOGLE_CLIENT_ID,
+        client_secret=settings.GOOGLE_CLIENT_SECRET,
+    )
+    service = build(
+        "calendar",
+        "v3",
+        credentials=creds,
+        static_discovery=True,
+        client_options={"api_endpoint": settings.GOOGLE_CALENDAR_API_URL},
+    )
     params = {"calendarId": EMAIL, "singleEvents": True, "maxResults": 2500}
     if sync_token:
         params["syncToken"] = sync_token
@@ -107,8 +133,14 @@ def change_events(running, count: int) -> None:
         if n % 2:
             state.delete_event(calendar, event.id)
         else:
-            state.update_event(calendar, event.id, {"start": event.start + timedelta(minutes=15),
-                                                    "end": event.end + timedelta(minutes=15)})
+            state.update_event(
+                calendar,
+                event.id,
+                {
+                    "start": event.start + timedelta(minutes=15),
+                    "end": event.end + timedelta(minutes=15),
+                },
+            )
 
 
 def main() -> None:
@@ -146,15 +178,18 @@ def main() -> None:
         figure("ratio first full sync / bare", first / bare, "x")
         figure("ratio full resync / bare", app / bare, "x")
         figure("events mirrored", mirrored, "events")
-        figure("full sync peak Python memory (tracemalloc)",
-               peak_memory_mb(lambda: sync.sync_connection(connection.pk, full=True)), "MB")
+        figure(
+            "full sync peak Python memory (tracemalloc)",
+            peak_memory_mb(lambda: sync.sync_connection(connection.pk, full=True)),
+            "MB",
+        )
 
         incremental_app, incremental_bare = [], []
         for _ in range(args.runs):
             primary.refresh_from_db()
             token = primary.sync_token
             change_events(running, args.changes)
-            incremental_bare.append(timed(lambda: bare_fetch(credentials, token))[0])
+            incremental_bare.append(timed(lambda t=token: bare_fetch(credentials, t))[0])
             seconds, report = timed(lambda: sync.sync_connection(connection.pk))
             assert not report.error, report.error
             incremental_app.append(seconds)

@@ -12,7 +12,7 @@ from calendars.models import Calendar, CalendarConnection
 from calendars.providers import get_provider
 from calendars.providers.base import CalendarProvider, ProviderError, RemoteCalendar
 from calendars.signals import connection_removed
-from scheduler import plans
+from scheduler import availability_cache, plans
 from scheduler.models import User
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def create_connection(user: User, provider_name: str, credentials: dict) -> Cale
         connection.next_sync_at = timezone.now()
         connection.save()
         _store_calendars(connection, remote_calendars)
+        availability_cache.bump([user.pk])
     _queue_first_sync(connection.pk)
     return connection
 
@@ -164,6 +165,7 @@ def disconnect(connection: CalendarConnection) -> None:
         logger.info("revoke failed during disconnect", extra={"error": str(exc)})
     user_id, connection_id = connection.user_id, connection.pk
     with transaction.atomic():
+        availability_cache.bump([user_id])
         connection.delete()
         connection_removed.send(
             sender=CalendarConnection, user_id=user_id, connection_id=connection_id

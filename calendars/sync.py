@@ -30,6 +30,7 @@ from calendars.providers.base import (
     SyncTokenExpired,
 )
 from calendars.signals import calendar_access_lost, events_changed
+from scheduler import availability_cache
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ def _sync_calendar_safely(client, calendar: Calendar, full: bool, report, on_pag
 
 
 def _lose_calendars(lost: list[Calendar], report: SyncReport) -> None:
+    if lost:
+        availability_cache.bump([lost[0].connection.user_id])
     for calendar in lost:
         report.calendars_lost.append(calendar.name)
         calendar_access_lost.send(sender=Calendar, calendar_id=calendar.pk)
@@ -182,6 +185,8 @@ def sync_calendar(
                 )
             )
         _apply(calendar, events.values(), removed)
+        if events or removed:
+            availability_cache.bump([calendar.connection.user_id])
         calendar.sync_token = next_token or ""
         calendar.last_synced_at = timezone.now()
         calendar.last_error = ""

@@ -19,6 +19,7 @@ from calendars.providers.base import (
     TransientError,
 )
 from calendars.status import calendar_status, connection_status
+from scheduler import availability_cache
 
 OAUTH_SESSION_KEY = "calendar_oauth"
 OAUTH_MAX_AGE = 15 * 60  # seconds a consent screen may stay open
@@ -77,6 +78,7 @@ def _save_options(form: ConnectionOptionsForm) -> None:
             calendar.save(update_fields=["for_availability"])
     # Newly chosen calendars need their events mirrored before pages can rely on them.
     connections.queue_sync(connection.pk)
+    availability_cache.bump([connection.user_id])
 
 
 def _connection_cards(user) -> list[dict]:
@@ -230,5 +232,6 @@ def remove_calendar(request, calendar_id: int):
     )
     calendar.for_availability = False
     calendar.save(update_fields=["for_availability"])
+    availability_cache.bump([request.user.pk])
     messages.success(request, f"{calendar.name} is no longer an availability calendar.")
     return redirect("settings:calendar")

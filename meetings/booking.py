@@ -31,6 +31,7 @@ from meetings.tasks import (
     send_inactive_calendar_alert,
     send_request_received,
 )
+from scheduler import availability_cache
 from scheduler.models import User
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor) -> Bo
         HostReservation.objects.bulk_create(
             HostReservation(booking=booking, host_id=h, start=start, end=end) for h in attending
         )
+        availability_cache.bump(attending)
     contact = crm.upsert_contact(
         page.account,
         email=visitor.email,
@@ -281,6 +283,7 @@ def cancel(token: str) -> Booking:
             raise BookingError("This meeting cannot be cancelled online. Contact the host.")
         booking.status, booking.cancelled_at = Booking.Status.CANCELLED, timezone.now()
         booking.save(update_fields=["status", "cancelled_at"])
+        availability_cache.bump(booking.reservations.values_list("host_id", flat=True))
         booking.reservations.update(active=False)
         meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
         if meeting is not None:
@@ -317,6 +320,7 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
             ) from exc
         booking.start, booking.end = start, end
         booking.save(update_fields=["start", "end"])
+        availability_cache.bump(hosts)
         meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
         if meeting is not None:
             crm.reschedule_meeting(meeting, start=start, end=end)

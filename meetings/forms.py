@@ -5,6 +5,7 @@ from django import forms
 
 from meetings.booking import Visitor
 from meetings.models import SchedulingPage
+from scheduler import availability_cache
 
 
 class AwareDateTimeField(forms.Field):
@@ -274,4 +275,5 @@ class PageForm(forms.ModelForm):
         if commit:
             page.save()
             self.save_m2m()
+            availability_cache.bump(page.host_ids())
         return page

@@ -6,6 +6,7 @@ import json
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -18,9 +19,12 @@ from meetings import slots
 from meetings.emails import ics_for
 from meetings.forms import BookingForm
 from meetings.models import Booking, SchedulingPage
+from scheduler import availability_cache
 from scheduler.forms import timezone_choices
 
 MAX_RANGE_DAYS = 62
+# Cached answers are keyed by the hosts' availability versions and the current minute.
+SLOTS_CACHE_SECONDS = 120
 
 
 def _page(slug: str) -> SchedulingPage:
@@ -81,20 +85,29 @@ def slot_list(request, slug: str):
         return _errors(errors)
     if not slots.pages_enabled(page):
         raise Http404("This scheduling page is not available.")
+    hosts = slots.page_hosts(page)
+    now = timezone.now()
+    minute = now.strftime("%Y%m%d%H%M")
+    versions = availability_cache.versions(hosts)
+    key = f"slots:{page.pk}:{duration}:{tz}:{first}:{last}:{minute}:{versions}"
+    body = cache.get(key)
+    if body is None:
+        body = _slots_body(page, hosts, tz, first, last, duration, now)
+        cache.set(key, body, SLOTS_CACHE_SECONDS)
+    return JsonResponse(body)
+
+
+def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
     zone = zoneinfo.ZoneInfo(tz)
     window = (
         datetime.combine(first, time(0), zone).astimezone(UTC),
         datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC),
     )
-    data = slots.load_hosts(slots.page_hosts(page), window)
+    data = slots.load_hosts(hosts, window)
     state = data.state(True)
-    offered = (
-        []
-        if state == slots.PageState.BLOCKED
-        else slots.offered_slots(
-            page, slots.page_rules(page, duration), data, window, timezone.now()
-        )
-    )
+    rules = slots.page_rules(page, duration)
+    blocked = state == slots.PageState.BLOCKED
+    offered = [] if blocked else slots.offered_slots(page, rules, data, window, now)
     body = {
         "timezone": tz,
         "duration": duration,
@@ -107,7 +120,7 @@ def slot_list(request, slug: str):
             for s in offered
         ],
     }
-    return JsonResponse(body)
+    return body
 
 
 def _duration(raw: str | None, page: SchedulingPage, errors: dict) -> int:

@@ -8,8 +8,9 @@ overlapping the window, and the hosts' active reservations. No provider is ever 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import Q
 
 from calendars.models import Calendar, CalendarConnection, Event
@@ -78,10 +79,8 @@ def load_hosts(
     host_ids: list[int], window: tuple[datetime, datetime], *, exclude_booking_id=None
 ) -> HostData:
     data = HostData(host_ids)
-    for connection in CalendarConnection.objects.filter(
-        user_id__in=host_ids, scheduling_pages=True
-    ):
-        data.connections.setdefault(connection.user_id, connection)
+    for row in CalendarConnection.objects.filter(user_id__in=host_ids, scheduling_pages=True):
+        data.connections.setdefault(row.user_id, row)
     data.calendars = list(
         Calendar.objects.filter(connection__in=list(data.connections.values()))
         .filter(Q(is_primary=True) | Q(for_availability=True))
@@ -90,10 +89,7 @@ def load_hosts(
     names = {c.pk: (c.connection.user_id, c.name) for c in data.calendars if c.is_active}
     margin = timedelta(days=1)  # buffers and daily caps look a little past the window
     start, end = window[0] - margin, window[1] + margin
-    events = Event.objects.filter(
-        calendar_id__in=list(names), busy=True, start__lt=end, end__gt=start
-    ).values_list("calendar_id", "start", "end")
-    for calendar_id, event_start, event_end in events:
+    for calendar_id, event_start, event_end in _busy_rows(list(names), start, end):
         host_id, label = names[calendar_id]
         data.busy.setdefault(host_id, []).append(engine.BusyInterval(event_start, event_end, label))
     reservations = HostReservation.objects.filter(
@@ -104,6 +100,40 @@ def load_hosts(
     for host_id, r_start, r_end in reservations.values_list("host_id", "start", "end"):
         data.bookings.setdefault(host_id, []).append(engine.Booking(r_start, r_end))
     return data
+
+
+MERGED_BUSY_SQL = """
+SELECT calendar_id,
+       EXTRACT(EPOCH FROM lower(busy))::float8,
+       EXTRACT(EPOCH FROM upper(busy))::float8
+FROM (
+    SELECT calendar_id, unnest(range_agg(tstzrange("start", "end", '[)'))) AS busy
+    FROM calendars_event
+    WHERE calendar_id = ANY(%s) AND busy AND "start" < %s AND "end" > %s
+    GROUP BY calendar_id
+) merged
+"""
+
+
+def _busy_rows(calendar_ids: list[int], start: datetime, end: datetime):
+    """(calendar id, start, end) of busy time, overlapping events merged per calendar.
+
+    On PostgreSQL the database merges the ranges and hands back epoch seconds: on a busy
+    calendar that is a fraction of the rows, and floats load far faster than timestamps.
+    """
+    if not calendar_ids:
+        return []
+    if connection.vendor != "postgresql":
+        return Event.objects.filter(
+            calendar_id__in=calendar_ids, busy=True, start__lt=end, end__gt=start
+        ).values_list("calendar_id", "start", "end")
+    with connection.cursor() as cursor:
+        cursor.execute(MERGED_BUSY_SQL, [calendar_ids, end, start])
+        rows = cursor.fetchall()
+    return [
+        (calendar_id, datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC))
+        for calendar_id, low, high in rows
+    ]
 
 
 def pages_enabled(page: SchedulingPage) -> bool:

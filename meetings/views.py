@@ -25,7 +25,8 @@ def dashboard(request):
         "connection": connection,
         "connection_status": connection_status(connection) if connection else None,
         "pages": [
-            (page, urlrules.page_url(page)) for page in _my_pages(request.user).select_related("owner")
+            (page, urlrules.page_url(page))
+            for page in _my_pages(request.user).select_related("owner")
         ],
         "pages_enabled": slots.pages_enabled_for(request.user),
         "upcoming": Booking.objects.filter(host=request.user, end__gte=timezone.now())

@@ -8,10 +8,11 @@ another build through `PATCH /_sandbox/exchange/mailboxes/<email>` {"server_vers
 Requests naming a newer RequestServerVersion than the build supports are refused with
 ErrorInvalidServerVersion, as Exchange does, so clients step down.
 
-Operations: ConvertId (the version probe), GetFolder, FindFolder, FindItem (CalendarView
-expands recurring series), GetItem, CreateItem, UpdateItem, DeleteItem, SyncFolderItems,
-GetServerTimeZones and GetUserAvailability. Only calendars are emulated: other well-known
-folders answer ErrorFolderNotFound.
+Operations: ConvertId (the version probe), GetFolder, FindFolder, CreateFolder and
+DeleteFolder (calendars only), FindItem (CalendarView expands recurring series), GetItem,
+CreateItem, UpdateItem, DeleteItem, SyncFolderItems, GetServerTimeZones and
+GetUserAvailability. Only calendars are emulated: other well-known folders answer
+ErrorFolderNotFound.
 
 Faults: rate_limit is a SOAP fault ErrorServerBusy with BackOffMilliseconds (HTTP 500, as
 Exchange sends it); server_error is IIS's HTML error page (500, or the fault's status such as
@@ -29,7 +30,7 @@ from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
 from sandbox.exchange_availability import get_server_time_zones, get_user_availability
-from sandbox.exchange_folders import Call, find_folder, get_folder
+from sandbox.exchange_folders import Call, create_folder, delete_folder, find_folder, get_folder
 from sandbox.exchange_items import find_item, get_item
 from sandbox.exchange_sync import sync_folder_items
 from sandbox.exchange_writes import create_item, delete_item, update_item
@@ -98,6 +99,8 @@ Operation = Callable[[Call, Element], Element]
 OPERATIONS: dict[str, Operation] = {
     "GetFolder": get_folder,
     "FindFolder": find_folder,
+    "CreateFolder": create_folder,
+    "DeleteFolder": delete_folder,
     "FindItem": find_item,
     "GetItem": get_item,
     "CreateItem": create_item,

@@ -1,4 +1,5 @@
-"""EWS folders: the per-request context, folder ids, GetFolder and FindFolder.
+"""EWS folders: the per-request context, folder ids, GetFolder, FindFolder, CreateFolder and
+DeleteFolder.
 
 Each mailbox has a small hierarchy: root > "Top of Information Store" > Calendar (its primary
 calendar) > its other calendars. Calendars shared with the mailbox are listed under "Top of
@@ -9,6 +10,13 @@ does not list other people's calendars there (clients open them by mailbox addre
 A calendar folder's EWS id is the sandbox's calendar id (as in the control API), so tests can
 name calendars directly; real Exchange ids are opaque base64 strings, and clients must not
 read anything into them either way.
+
+CreateFolder makes calendar folders only, and only right under the mailbox's own Calendar
+(where the hierarchy above puts its other calendars); names are unique there, compared
+case-insensitively (ErrorFolderExists). DeleteFolder deletes a calendar the mailbox owns with
+its items, whatever the DeleteType (there is no Deleted Items folder); the Calendar itself is
+ErrorDeleteDistinguishedFolder, a shared one ErrorAccessDenied, a deleted one
+ErrorFolderNotFound.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from sandbox.state import Calendar, Mailbox, NotFound, State, role_at_least
 
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 FOLDER_NOT_FOUND = "The specified folder could not be found in the store."
+CALENDAR_CLASS = "IPF.Appointment"
+DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
 RIGHTS = (
     "CreateAssociated",
     "CreateContents",
@@ -121,6 +131,8 @@ def resolve_folder(call: Call, node: Element | None) -> FolderRef:
     value = node.get("Id", "")
     if value in call.state.data.calendars:
         return calendar_ref(call, value)
+    if value in call.state.data.deleted_calendars:
+        raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
     kind, owner = decode_id(value, 2)
     if kind in ("root", "top") and owner == call.mailbox.email:
         return FolderRef(kind, call.mailbox)
@@ -257,3 +269,57 @@ def find_folder(call: Call, request: Element) -> Element:
         except EwsError as error:
             messages.append(failure("FindFolder", error))
     return responses("FindFolder", messages)
+
+
+def _new_calendar(call: Call, parent: FolderRef, node: Element) -> Element:
+    """Create the calendar one t:Folder / t:CalendarFolder asks for; answer its id."""
+    if not parent.primary:  # only the caller's own Calendar is primary to them
+        raise EwsError(
+            "ErrorInvalidOperation", "The sandbox creates calendars only under the Calendar."
+        )
+    folder_class = text(node, "t:FolderClass", CALENDAR_CLASS if local(node) != "Folder" else "")
+    if not folder_class.startswith(CALENDAR_CLASS):
+        raise EwsError("ErrorInvalidOperation", "Only calendar folders are emulated.")
+    name = text(node, "t:DisplayName")
+    if not name:
+        raise EwsError("ErrorInvalidPropertySet", "A folder needs a DisplayName.")
+    if call.state.owned_calendar(call.mailbox, name) is not None:
+        raise EwsError("ErrorFolderExists", "A folder with the specified name already exists.")
+    calendar = call.state.add_calendar(call.mailbox.email, name=name, access="owner")
+    return el(f"t:{local(node)}", children=[el("t:FolderId", Id=calendar.id, ChangeKey="AQAAAA==")])
+
+
+def create_folder(call: Call, request: Element) -> Element:
+    messages = []
+    for node in find_all(request, "m:Folders/*"):
+        try:
+            parent = resolve_folder(call, find(request, "m:ParentFolderId/*"))
+            folder = _new_calendar(call, parent, node)
+            messages.append(success("CreateFolder", el("m:Folders", children=[folder])))
+        except EwsError as error:
+            messages.append(failure("CreateFolder", error))
+    return responses("CreateFolder", messages)
+
+
+def _delete_calendar(call: Call, node: Element) -> None:
+    ref = resolve_folder(call, node)
+    if ref.calendar is None or ref.primary:
+        raise EwsError("ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+    if ref.role != "owner":
+        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
+    call.state.delete_calendar(ref.calendar.id)
+
+
+def delete_folder(call: Call, request: Element) -> Element:
+    if request.get("DeleteType") not in DELETE_TYPES:
+        raise EwsError(
+            "ErrorSchemaValidation", "DeleteType must be one of " + ", ".join(DELETE_TYPES)
+        )
+    messages = []
+    for node in find_all(request, "m:FolderIds/*"):
+        try:
+            _delete_calendar(call, node)
+            messages.append(success("DeleteFolder"))
+        except EwsError as error:
+            messages.append(failure("DeleteFolder", error))
+    return responses("DeleteFolder", messages)

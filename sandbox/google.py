@@ -489,11 +489,21 @@ def _register_calendar(site: Site) -> None:
                                       timezone=body.get("timeZone", ""))
         return json_response(calendar_resource(calendar))
 
+    def delete_calendar(request: Request, mailbox: Mailbox, calendar_id: str) -> Response:
+        calendar, access = state.calendar_for(mailbox, calendar_id)
+        if access.primary:
+            fail(403, "cannotDeletePrimaryCalendar", "Cannot delete primary calendar.")
+        if access.role != "owner":
+            fail(403, "requiredAccessLevel", "You need to have owner access to this calendar.")
+        state.delete_calendar(calendar.id)
+        return Response(status=204)
+
     for path, methods, gate, view in [
         ("/users/me/calendarList", ["GET"], read, calendar_list),
         ("/users/me/calendarList/<calendar_id>", ["GET"], read, calendar_list_entry),
         ("/calendars", ["POST"], write, insert_calendar),
         ("/calendars/<calendar_id>", ["GET"], read, get_calendar),
+        ("/calendars/<calendar_id>", ["DELETE"], write, delete_calendar),
     ]:
         site.api_route(API + path, methods, gate, view)
     _register_events(site, read, write)

@@ -33,6 +33,10 @@ Where Graph leaves room, the sandbox chooses (documented for the app's adapter):
 - Subscriptions notify every change of their calendar whatever `changeType` asked for, and
   accept http notification URLs (Graph insists on https).
 - A refresh answers the same refresh token again (Azure AD rotates it).
+- Calendars a mailbox creates have names unique in it, compared case-insensitively (409
+  ErrorFolderExists, as Exchange Online answers); deleting one takes its events with it.
+  Deleting the default calendar is refused (400 ErrorDeleteDistinguishedFolder), as is
+  deleting one the mailbox does not own (403; Graph would remove a share from the list).
 """
 
 from __future__ import annotations
@@ -354,10 +358,37 @@ def _register_graph(site: Site) -> None:
         ("/me/calendar", ["GET"], "read", calendar),
     ]:
         site.api_route(GRAPH + path, methods, gates[gate], view)
+    _register_calendar_writes(site, gates)
     _register_events(site, gates)
     _register_views(site, gates)
     _register_schedule(site, gates)
     _register_subscriptions(site, gates)
+
+
+def _register_calendar_writes(site: Site, gates: dict[str, Gate]) -> None:
+    state = site.state
+
+    def create(request: Request, mailbox: Mailbox) -> Response:
+        name = str(json_body(request).get("name") or "").strip()
+        if not name:
+            fail(400, "ErrorInvalidParameter", "The calendar needs a name.")
+        # Exchange Online keeps folder names unique in a mailbox.
+        if state.owned_calendar(mailbox, name) is not None:
+            fail(409, "ErrorFolderExists", "A folder with the specified name already exists.")
+        calendar = state.add_calendar(mailbox.email, name=name, access="owner")
+        return json_response(calendar_resource(*state.calendar_for(mailbox, calendar.id)), 201)
+
+    def delete(request: Request, mailbox: Mailbox, calendar_id: str) -> Response:
+        calendar, access = state.calendar_for(mailbox, calendar_id)
+        if access.primary:
+            fail(400, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+        if access.role != "owner":
+            _access_denied()
+        state.delete_calendar(calendar.id)
+        return Response(status=204)
+
+    site.api_route(GRAPH + "/me/calendars", ["POST"], gates["write"], create)
+    site.api_route(GRAPH + "/me/calendars/<calendar_id>", ["DELETE"], gates["write"], delete)
 
 
 def _register_events(site: Site, gates: dict[str, Gate]) -> None:

@@ -352,6 +352,7 @@ class Data:
     faults: list[Fault] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     invitations: list[Invitation] = field(default_factory=list)
+    deleted_calendars: list[str] = field(default_factory=list)  # ids, so they read as gone
     seq: int = 0
 
 
@@ -514,6 +515,34 @@ class State:
                 other.primary = False
         mailbox.calendars[calendar.id] = Access(access, primary=primary)  # not lost any more
         return calendar
+
+    @locked
+    def delete_calendar(self, calendar_id: str) -> Calendar:
+        """Delete a calendar with its events: it leaves every mailbox that could see it and
+        its push channels stop. Providers check who may delete it; nobody's primary
+        calendar can be deleted."""
+        calendar = self.data.calendars.get(calendar_id)
+        if calendar is None:
+            raise NotFound(f"calendar {calendar_id} not found")
+        seen_by = [m for m in self.data.mailboxes.values() if calendar_id in m.calendars]
+        if any(m.calendars[calendar_id].primary for m in seen_by):
+            raise Invalid("a primary calendar cannot be deleted")
+        for mailbox in seen_by:
+            del mailbox.calendars[calendar_id]
+        for channel in self.data.channels.values():
+            channel.stopped = channel.stopped or channel.calendar_id == calendar_id
+        self.data.deleted_calendars.append(calendar_id)
+        return self.data.calendars.pop(calendar_id)
+
+    @locked
+    def owned_calendar(self, mailbox: Mailbox, name: str) -> Calendar | None:
+        """The mailbox's own secondary calendar called `name` (case-insensitive), for the
+        providers that keep calendar names unique (Exchange, and Graph on top of it)."""
+        wanted = name.casefold()
+        for calendar, access in self.calendars_of(mailbox):
+            if access.role == "owner" and not access.primary and calendar.name.casefold() == wanted:
+                return calendar
+        return None
 
     @locked
     def calendars_of(self, mailbox: Mailbox) -> list[tuple[Calendar, Access]]:

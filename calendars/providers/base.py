@@ -135,7 +135,9 @@ class FreeBusy:
 @dataclass(frozen=True)
 class EventWrite:
     """An event the app writes. `key` is the idempotency key (32 lowercase hex chars): a
-    retried create with the same key never makes a second event."""
+    retried create with the same key never makes a second event. `busy=False` writes an
+    event that leaves the user's time free (a CRM task, a reminder), so it never blocks a
+    booking."""
 
     key: str
     title: str
@@ -146,6 +148,7 @@ class EventWrite:
     location: str = ""
     attendees: tuple[Attendee, ...] = ()
     send_invitations: bool = True
+    busy: bool = True
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,20 @@ class CalendarProvider(abc.ABC):
     @abc.abstractmethod
     def delete_event(self, calendar_id: str, event_id: str, notify: bool = True) -> None:
         """Delete an event; one that is already gone counts as deleted."""
+
+    @abc.abstractmethod
+    def create_calendar(self, name: str) -> RemoteCalendar:
+        """Create a calendar the connected account owns (access OWNER).
+
+        A calendar of that name the account already owns is returned instead of a second
+        one: Exchange and Microsoft 365 refuse duplicate names, and a retried create must
+        not leave two calendars behind where the provider would allow it.
+        """
+
+    @abc.abstractmethod
+    def delete_calendar(self, calendar_id: str) -> None:
+        """Delete a calendar the account owns, with its events; one already gone counts
+        as deleted."""
 
     def revoke(self) -> bool:
         """Withdraw the grant at the provider where it allows that; True when it did."""

@@ -42,7 +42,7 @@ from exchangelib import (
     Version,
 )
 from exchangelib import errors as ews_errors
-from exchangelib.folders import DEEP
+from exchangelib.folders import DEEP, SHALLOW
 from exchangelib.folders import Calendar as CalendarFolder
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.protocol import Protocol
@@ -657,7 +657,7 @@ class ExchangeProvider(CalendarProvider):
             Attendee(mailbox=Mailbox(email_address=a.email, name=a.name or None))
             for a in event.attendees
         ] or None
-        item.legacy_free_busy_status = "Busy"
+        item.legacy_free_busy_status = "Busy" if event.busy else "Free"
         return item
 
     def create_event(self, calendar_id: str, event: EventWrite) -> str:
@@ -699,6 +699,44 @@ class ExchangeProvider(CalendarProvider):
             try:
                 item.delete(send_meeting_cancellations=_send(notify))
             except ews_errors.ErrorItemNotFound:
+                return  # already gone: that is what we wanted
+
+    # calendars
+
+    def create_calendar(self, name: str) -> RemoteCalendar:
+        with _errors():
+            try:
+                folder = CalendarFolder(parent=self._ews.calendar, name=name).save()
+            except ews_errors.ErrorFolderExists:
+                # Folder names are unique under a parent: a retried create finds the folder
+                # its first attempt made.
+                folder = self._child_calendar(name)
+                if folder is None:
+                    raise
+            return RemoteCalendar(id=folder.id, name=folder.name or name, access=Access.OWNER)
+
+    def _child_calendar(self, name: str) -> CalendarFolder | None:
+        """The calendar folder called `name` (case-insensitive, as Exchange compares folder
+        names) right under the mailbox's calendar."""
+        found = FolderCollection(account=self._ews, folders=[self._ews.calendar]).find_folders(
+            depth=SHALLOW
+        )
+        wanted = name.casefold()
+        return next(
+            (
+                f
+                for f in _raising(found)
+                if f.folder_class == "IPF.Appointment" and (f.name or "").casefold() == wanted
+            ),
+            None,
+        )
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        # No calendar id for the error mapping: a missing folder means "gone", not "lost".
+        with _errors():
+            try:
+                self._folder(calendar_id).delete()
+            except (ews_errors.ErrorFolderNotFound, ews_errors.ErrorItemNotFound):
                 return  # already gone: that is what we wanted
 
 

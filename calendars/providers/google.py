@@ -316,6 +316,8 @@ class GoogleProvider(CalendarProvider):
                 for a in event.attendees
             ],
             "extendedProperties": {"private": {APP_KEY_PROPERTY: event.key}},
+            # Sent on every write, so an update can turn a free event busy again.
+            "transparency": "opaque" if event.busy else "transparent",
         }
 
     def create_event(self, calendar_id, event) -> str:
@@ -344,15 +346,52 @@ class GoogleProvider(CalendarProvider):
         request = self._service.events().delete(
             calendarId=calendar_id, eventId=event_id, sendUpdates=_send_updates(notify)
         )
+        self._delete(request)
+
+    def _delete(self, request) -> None:
+        """Run a delete; 404 or 410 means it is gone already, which is what we wanted."""
         try:
             self._execute(request)
         except PermanentError as exc:
             cause = exc.__cause__
             if isinstance(cause, HttpError) and cause.resp.status in (404, 410):
-                return  # already gone: that is what we wanted
+                return
             raise
         except SyncTokenExpired:  # 410 Gone on an event means it was deleted already
             return
+
+    # calendars
+
+    def create_calendar(self, name: str) -> RemoteCalendar:
+        # Google allows two calendars of one name: look first, so a retried create (after a
+        # timeout, say) finds the calendar its first attempt made.
+        existing = self._owned_calendar(name)
+        if existing is not None:
+            return existing
+        item = self._execute(self._service.calendars().insert(body={"summary": name}))
+        return RemoteCalendar(
+            id=item["id"],
+            name=item.get("summary", name),
+            access=Access.OWNER,
+            timezone=item.get("timeZone", ""),
+        )
+
+    def _owned_calendar(self, name: str) -> RemoteCalendar | None:
+        wanted = name.casefold()
+        return next(
+            (
+                calendar
+                for calendar in self.list_calendars()
+                if calendar.access == Access.OWNER
+                and not calendar.primary
+                and calendar.name.casefold() == wanted
+            ),
+            None,
+        )
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        # No calendar id for the error mapping: a 404 here means "gone", not "access lost".
+        self._delete(self._service.calendars().delete(calendarId=calendar_id))
 
     def revoke(self) -> bool:
         token = self.credentials.get("refresh_token") or self.credentials.get("token")

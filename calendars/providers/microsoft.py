@@ -345,18 +345,22 @@ class MicrosoftProvider(CalendarProvider):
         calendar_id: str | None = None,
         lost_on: tuple[int, ...] = (403, 404),
         absent_ok: bool = False,
+        exists_ok: bool = False,
         headers: dict | None = None,
         **kwargs,
     ) -> dict:
         """One Graph call: `path` is relative to the Graph URL, or a link Graph gave us.
-        403/404 (by default) mean `calendar_id` was lost; `absent_ok` takes 404 as done."""
+        403/404 (by default) mean `calendar_id` was lost; `absent_ok` takes 404 as done,
+        `exists_ok` a 409 (both answer an empty dict)."""
         url = self._url(path)
         response = self._send(method, url, headers or {}, **kwargs)
         if response.status_code == 401:
             # The token was revoked or expired early: refresh once; a second 401 is final.
             self._refresh()
             response = self._send(method, url, headers or {}, **kwargs)
-        if absent_ok and response.status_code == 404:
+        if (absent_ok and response.status_code == 404) or (
+            exists_ok and response.status_code == 409
+        ):
             return {}
         if response.status_code >= 400:
             raise _translate(response, calendar_id, lost_on)
@@ -417,6 +421,27 @@ class MicrosoftProvider(CalendarProvider):
             )
             for item in self._calendar_items(refresh=True).values()
         ]
+
+    def create_calendar(self, name: str) -> RemoteCalendar:
+        # Calendar names are unique in a mailbox (409 ErrorFolderExists): a retried create
+        # finds the calendar its first attempt made.
+        item = self._call("POST", "/me/calendars", json={"name": name}, exists_ok=True)
+        item = item or self._owned_item(name)
+        self._calendars = None  # the cached list lacks the new calendar
+        return RemoteCalendar(id=item["id"], name=item.get("name") or name, access=Access.OWNER)
+
+    def _owned_item(self, name: str) -> dict:
+        wanted = name.casefold()
+        for item in self._calendar_items(refresh=True).values():
+            owned = item.get("canShare") and not item.get("isDefaultCalendar")
+            if owned and (item.get("name") or "").casefold() == wanted:
+                return item
+        raise PermanentError(f"Microsoft Graph refused the calendar name {name!r}.")
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        # No calendar id for the error mapping: a 404 here means "gone", not "access lost".
+        self._call("DELETE", f"/me/calendars/{quote(calendar_id, safe='')}", absent_ok=True)
+        self._calendars = None
 
     def _zone_for_all_day(self) -> ZoneInfo:
         if self._mailbox_zone is None:
@@ -545,6 +570,8 @@ class MicrosoftProvider(CalendarProvider):
                 for a in event.attendees
             ],
             "singleValueExtendedProperties": [{"id": APP_KEY_PROPERTY, "value": event.key}],
+            # Sent on every write, so an update can turn a free event busy again.
+            "showAs": "busy" if event.busy else "free",
         }
 
     def create_event(self, calendar_id, event) -> str:

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
-from calendars import outbox
+from calendars import outbox, sync
 from calendars.models import CalendarWrite, Event
 from crm.models import Contact, Meeting
 from meetings.models import Booking, HostReservation, MeetingSettings
@@ -75,6 +76,7 @@ def test_the_slots_query_count_does_not_grow_with_events(client, live_page, conn
     primary = connection.calendars.get(is_primary=True)
 
     def count_queries() -> int:
+        cache.clear()  # measure the computing path, not a cached answer
         with CaptureQueriesContext(db) as queries:
             assert _slots(client, live_page).status_code == 200
         return len(queries)
@@ -268,3 +270,30 @@ def test_reschedule_moves_the_booking_and_the_event(client, live_page, sandbox_c
     assert booking.start == new_start
     assert booking.reservations.get().start == new_start
     assert CalendarWrite.objects.filter(key=booking.calendar_event_key, action="update").exists()
+
+
+def test_a_cached_slot_list_never_outlives_a_booking_or_a_sync(
+    client, live_page, connection, sandbox_client, django_capture_on_commit_callbacks
+):
+    def offered() -> set[str]:
+        return {s["start"] for s in _slots(client, live_page).json()["slots"]}
+
+    start = next_day_at(10)
+    assert start.isoformat() in offered()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _book(client, live_page, start).status_code == 201
+    assert start.isoformat() not in offered()
+
+    later = next_day_at(12)
+    assert later.isoformat() in offered()
+    primary = connection.calendars.get(is_primary=True)
+    sandbox_client.add_event(
+        MAILBOX,
+        primary.remote_id,
+        summary="New",
+        start=later.isoformat(),
+        end=(later + timedelta(minutes=30)).isoformat(),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sync.sync_connection(connection.pk)
+    assert later.isoformat() not in offered()

@@ -16,6 +16,7 @@ from calendars.providers.base import (
     Attendee,
     CalendarAccessLost,
     EventWrite,
+    PermanentError,
     RateLimited,
     ReconnectRequired,
     SyncTokenExpired,
@@ -255,3 +256,81 @@ def test_refreshed_tokens_are_handed_back_to_be_stored(connect, name, primary):
     provider.list_calendars()
     assert stored, "the refreshed access token must reach the caller"
     assert stored[-1] != before and stored[-1] == provider.credentials
+
+
+# --- a calendar the app owns (CRM task sync) ---------------------------------------------
+
+
+def _task(key=None, **fields) -> EventWrite:
+    """A CRM task as the app writes it: nobody invited, and the user's time left free."""
+    values = {"title": "Call Cora back", "attendees": (), "send_invitations": False, "busy": False}
+    return _write(key, **{**values, **fields})
+
+
+def test_a_created_calendar_is_listed_as_owned_and_creating_it_again_finds_it(provider):
+    created = provider.create_calendar("CRM tasks")
+    assert created.access == Access.OWNER and not created.primary
+    assert created.name == "CRM tasks"
+
+    listed = {c.id: c for c in provider.list_calendars()}
+    assert listed[created.id].name == "CRM tasks"
+    assert listed[created.id].access == Access.OWNER
+    # A retried create (say after a timeout) must not leave a second calendar behind.
+    assert provider.create_calendar("CRM tasks").id == created.id
+    assert [c.name for c in provider.list_calendars()].count("CRM tasks") == 1
+
+
+def test_a_free_event_is_not_busy_in_changes_nor_in_free_busy_and_stays_free(provider):
+    provider.list_calendars()  # what an adapter learnt before must not hide the new calendar
+    calendar_id = provider.create_calendar("CRM tasks").id
+    task = _task()
+    task_id = provider.create_event(calendar_id, task)
+    meeting_id = provider.create_event(
+        calendar_id, _task(start=_at(3, 12), end=_at(3, 13), busy=True)
+    )
+
+    events, _, token = _sync(provider, calendar_id)
+    assert not events[task_id].busy and events[meeting_id].busy
+    day = (_at(3, 0), _at(4, 0))
+    result = provider.free_busy([calendar_id], *day)
+    assert [(b.start, b.end) for b in result.busy[calendar_id]] == [(_at(3, 12), _at(3, 13))]
+
+    provider.update_event(calendar_id, task_id, _task(task.key, start=_at(3, 15), end=_at(3, 16)))
+    changed, _, _ = _sync(provider, calendar_id, token)
+    assert changed[task_id].start == _at(3, 15) and not changed[task_id].busy
+    result = provider.free_busy([calendar_id], *day)
+    assert [(b.start, b.end) for b in result.busy[calendar_id]] == [(_at(3, 12), _at(3, 13))]
+
+
+def test_an_update_sends_busy_either_way(provider, primary):
+    write = _task()
+    event_id = provider.create_event(primary, write)
+    _, _, token = _sync(provider, primary)
+
+    provider.update_event(primary, event_id, _task(write.key, busy=True))
+    changed, _, token = _sync(provider, primary, token)
+    assert changed[event_id].busy
+    assert provider.free_busy([primary], _at(3, 0), _at(4, 0)).busy[primary]
+
+    provider.update_event(primary, event_id, _task(write.key, busy=False))
+    changed, _, _ = _sync(provider, primary, token)
+    assert not changed[event_id].busy
+    assert provider.free_busy([primary], _at(3, 0), _at(4, 0)).busy[primary] == []
+
+
+def test_a_deleted_calendar_is_gone_and_deleting_it_again_is_fine(provider):
+    calendar_id = provider.create_calendar("CRM tasks").id
+    provider.create_event(calendar_id, _task())
+
+    provider.delete_calendar(calendar_id)
+    assert calendar_id not in {c.id for c in provider.list_calendars()}
+    provider.delete_calendar(calendar_id)  # already gone: still a success
+    # The name is free again.
+    assert provider.create_calendar("CRM tasks").id != calendar_id
+
+
+def test_deleting_the_primary_or_a_shared_calendar_is_refused_for_good(provider, primary):
+    for calendar_id in (primary, "team-cal"):
+        with pytest.raises(PermanentError):
+            provider.delete_calendar(calendar_id)
+    assert {primary, "team-cal"} <= {c.id for c in provider.list_calendars()}

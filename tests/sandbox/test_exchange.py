@@ -25,6 +25,9 @@ from exchangelib import (
 )
 from exchangelib.errors import (
     ErrorAccessDenied,
+    ErrorDeleteDistinguishedFolder,
+    ErrorFolderExists,
+    ErrorFolderNotFound,
     ErrorInternalServerTransientError,
     ErrorInvalidSyncStateData,
     ErrorInvalidTimeInterval,
@@ -216,6 +219,49 @@ def test_lost_calendar_access_hides_the_folder_and_denies_it(
     assert "Boss" not in {f.name for f in found}
     with pytest.raises(ErrorAccessDenied):
         list(folder(account, "boss").view(start=utc(2026, 3, 1), end=utc(2026, 3, 2)))
+
+
+def test_calendar_folders_are_created_under_the_calendar_and_deleted(
+    connect: Callable, alice: Any
+) -> None:
+    account = connect()
+
+    created = CalendarFolder(parent=account.calendar, name="CRM tasks").save()
+
+    found = FolderCollection(account=account, folders=[account.root]).find_folders(depth=DEEP)
+    listed = {f.name: f for f in found}["CRM tasks"]
+    assert listed.id == created.id and listed.folder_class == "IPF.Appointment"
+    assert listed.parent_folder_id.id == ALICE and listed.effective_rights.create_hierarchy
+    with pytest.raises(ErrorFolderExists):
+        CalendarFolder(parent=account.calendar, name="crm TASKS").save()
+    item = CalendarItem(
+        account=account,
+        folder=created,
+        subject="Task",
+        start=utc(2026, 3, 2, 9),
+        end=utc(2026, 3, 2, 10),
+        legacy_free_busy_status="Free",
+    )
+    item.save()
+    folder_id = created.id
+
+    created.delete()
+
+    found = FolderCollection(account=account, folders=[account.root]).find_folders(depth=DEEP)
+    assert "CRM tasks" not in {f.name for f in found}
+    with pytest.raises(ErrorFolderNotFound):
+        folder(account, folder_id).delete()
+    with pytest.raises(ErrorItemNotFound):
+        item.refresh()
+
+
+def test_the_calendar_and_shared_calendars_cannot_be_deleted(connect: Callable, alice: Any) -> None:
+    account = connect()
+
+    with pytest.raises(ErrorDeleteDistinguishedFolder):
+        folder(account, ALICE).delete()
+    with pytest.raises(ErrorAccessDenied):
+        folder(account, "shared").delete()
 
 
 # --- reading ---------------------------------------------------------------------------

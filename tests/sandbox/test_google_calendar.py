@@ -374,6 +374,48 @@ def test_secondary_calendar_insert(calendar_api: Any, alice: Any) -> None:
     assert entry["summary"] == "CRM tasks" and entry["accessRole"] == "owner"
 
 
+def test_deleting_a_secondary_calendar_drops_it_its_events_and_its_channels(
+    calendar_api: Any, alice: Any, control: Any
+) -> None:
+    api = calendar_api()
+    created = api.calendars().insert(body={"summary": "CRM tasks"}).execute()
+    api.events().insert(
+        calendarId=created["id"],
+        body=timed("2026-05-04T10:00:00", "2026-05-04T10:30:00", transparency="transparent"),
+    ).execute()
+    api.events().watch(
+        calendarId=created["id"],
+        body={"id": "crm-channel", "type": "web_hook", "address": "http://127.0.0.1:9/hook"},
+    ).execute()
+
+    api.calendars().delete(calendarId=created["id"]).execute()
+
+    listed = {entry["id"] for entry in api.calendarList().list().execute()["items"]}
+    assert created["id"] not in listed
+    for request in (
+        api.events().list(calendarId=created["id"]),
+        api.calendars().delete(calendarId=created["id"]),
+    ):
+        with pytest.raises(HttpError) as gone:
+            request.execute()
+        assert gone.value.resp.status == 404 and reason(gone.value) == "notFound"
+    channels = control.get("/channels", params={"calendar_id": created["id"]})
+    assert [channel["stopped"] for channel in channels] == [True]
+
+
+@pytest.mark.parametrize(
+    ("calendar_id", "expected"),
+    [("primary", "cannotDeletePrimaryCalendar"), ("team@group.example.com", "requiredAccessLevel")],
+)
+def test_only_an_owned_secondary_calendar_can_be_deleted(
+    calendar_api: Any, alice: Any, calendar_id: str, expected: str
+) -> None:
+    with pytest.raises(HttpError) as refused:
+        calendar_api().calendars().delete(calendarId=calendar_id).execute()
+
+    assert refused.value.resp.status == 403 and reason(refused.value) == expected
+
+
 def test_read_only_scope_cannot_write(sandbox_server: Any, control: Any, alice: Any) -> None:
     tokens = control.post(
         "/tokens",

@@ -283,6 +283,40 @@ def test_calendars_carry_graph_flags_and_free_busy_shares_refuse_reads(graph: Gr
     assert refused["error"]["code"] == "ErrorAccessDenied"
 
 
+def test_calendars_are_created_with_unique_names_and_deleted_with_their_events(
+    graph: Graph,
+) -> None:
+    created = graph.post("/me/calendars", {"name": "CRM tasks"})
+    assert (created["name"], created["canShare"], created["isDefaultCalendar"]) == (
+        "CRM tasks",
+        True,
+        False,
+    )
+    twin = graph.post("/me/calendars", {"name": "crm TASKS"}, expect=409)
+    assert twin["error"]["code"] == "ErrorFolderExists"
+    event = graph.post(
+        f"/me/calendars/{created['id']}/events",
+        graph_event("2027-05-04T10:00:00", "2027-05-04T10:30:00", showAs="free"),
+    )
+    assert event["showAs"] == "free"
+
+    graph.call("DELETE", f"/me/calendars/{created['id']}", expect=204)
+
+    assert "CRM tasks" not in {c["name"] for c in graph.get("/me/calendars")["value"]}
+    graph.get(f"/me/events/{event['id']}", expect=404)
+    gone = graph.call("DELETE", f"/me/calendars/{created['id']}", expect=404).json()
+    assert gone["error"]["code"] == "ErrorItemNotFound"
+    graph.post("/me/calendars", {"name": "CRM tasks"})  # the name is free again
+
+
+def test_the_default_and_shared_calendars_cannot_be_deleted(graph: Graph) -> None:
+    default = graph.call("DELETE", f"/me/calendars/{EMAIL}", expect=400).json()
+    shared = graph.call("DELETE", "/me/calendars/team-cal", expect=403).json()
+
+    assert default["error"]["code"] == "ErrorDeleteDistinguishedFolder"
+    assert shared["error"]["code"] == "ErrorAccessDenied"
+
+
 def test_transaction_id_makes_a_retried_create_return_the_first_event(
     graph: Graph, control: Any
 ) -> None:
