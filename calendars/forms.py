@@ -85,7 +85,9 @@ class ConnectionOptionsForm(forms.ModelForm):
             field = self.fields["task_sync"]
             field.widget.attrs["disabled"] = True
             field.help_text = self.task_gate.reason
-        readable = self.instance.calendars.filter(access__in=Calendar.fully_readable_levels())
+        readable = self.instance.calendars.filter(
+            access__in=Calendar.fully_readable_levels(), is_task_calendar=False
+        )
         # The main calendar always counts; it is shown on its own, not as a choice.
         self.main_calendar = readable.filter(is_primary=True).first()
         self.fields["availability_calendars"].queryset = readable.filter(

@@ -72,6 +72,7 @@ def _payload(event: EventWrite) -> dict:
         "location": event.location,
         "attendees": [[a.email, a.name] for a in event.attendees],
         "send_invitations": event.send_invitations,
+        "busy": event.busy,
     }
 
 
@@ -87,6 +88,7 @@ def _event(write: CalendarWrite) -> EventWrite:
         location=data.get("location", ""),
         attendees=tuple(Attendee(email, name) for email, name in data.get("attendees", [])),
         send_invitations=data.get("send_invitations", True),
+        busy=data.get("busy", True),
     )
 
 

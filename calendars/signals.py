@@ -14,5 +14,9 @@ events_changed = Signal()
 # Access to an availability calendar was lost. Args: calendar_id.
 calendar_access_lost = Signal()
 
+# Task sync was turned on or off on a connection (sent after commit). Args: connection_id,
+# enabled.
+task_sync_changed = Signal()
+
 # An outbox write reached the provider. Args: write_id, key, ref, action, remote_event_id.
 write_completed = Signal()

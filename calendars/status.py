@@ -51,6 +51,8 @@ def connection_status(connection: CalendarConnection) -> Status:
 
 
 def calendar_status(calendar: Calendar) -> Status:
+    if calendar.is_task_calendar:
+        return Status("ok", "Task calendar", "Holds your CRM tasks with a due date.")
     if not calendar.is_active:
         return Status(
             "problem",

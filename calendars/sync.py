@@ -132,7 +132,7 @@ def _sync_claimed(
 
 def _mirrored(connection: CalendarConnection):
     """The calendars whose events the app mirrors: the main calendar and availability ones."""
-    return connection.calendars.filter(is_active=True).filter(
+    return connection.calendars.filter(is_active=True, is_task_calendar=False).filter(
         Q(is_primary=True) | Q(for_availability=True)
     )
 

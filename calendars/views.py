@@ -18,6 +18,7 @@ from calendars.providers.base import (
     ReconnectRequired,
     TransientError,
 )
+from calendars.signals import task_sync_changed
 from calendars.status import calendar_status, connection_status
 from scheduler import availability_cache
 
@@ -70,6 +71,12 @@ def calendar_settings(request):
 
 def _save_options(form: ConnectionOptionsForm) -> None:
     connection = form.save()
+    if "task_sync" in form.changed_data:
+        transaction.on_commit(
+            lambda: task_sync_changed.send(
+                sender=CalendarConnection, connection_id=connection.pk, enabled=connection.task_sync
+            )
+        )
     chosen = {calendar.pk for calendar in form.cleaned_data["availability_calendars"]}
     for calendar in connection.calendars.filter(is_active=True):
         wanted = calendar.is_primary or calendar.pk in chosen

@@ -15,3 +15,9 @@ def on_events_changed(
 
 def on_write_completed(sender, *, ref: str, action: str, remote_event_id: str, **kwargs) -> None:
     calendar_sync.record_remote_event(ref=ref, action=action, remote_event_id=remote_event_id)
+
+
+def on_task_sync_changed(sender, *, connection_id: int, enabled: bool, **kwargs) -> None:
+    from crm.tasks import disable_task_sync, enable_task_sync
+
+    (enable_task_sync if enabled else disable_task_sync).delay(connection_id)

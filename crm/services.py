@@ -19,6 +19,7 @@ from django.utils import timezone
 from calendars import outbox
 from calendars.models import Calendar, CalendarWrite
 from calendars.providers.base import Attendee, EventWrite
+from crm import task_sync
 from crm.models import Contact, Meeting, Task
 from scheduler.models import Account, User
 
@@ -280,26 +281,48 @@ def create_task(
 ) -> Task:
     if contact is not None and contact.account_id != owner.account_id:
         raise ValueError("The contact must belong to the owner's account.")
+    _check_due(due_at)
+    with transaction.atomic():
+        task = Task.objects.create(
+            account_id=owner.account_id, owner=owner, contact=contact, title=title, due_at=due_at
+        )
+        task_sync.push(task)
+    return task
+
+
+def _check_due(due_at: datetime | None) -> None:
     if due_at is not None and timezone.is_naive(due_at):
         raise ValueError("A due time must be an aware datetime.")
-    return Task.objects.create(
-        account_id=owner.account_id, owner=owner, contact=contact, title=title, due_at=due_at
-    )
 
 
+@transaction.atomic
+def update_task(task: Task, *, title: str, due_at: datetime | None) -> Task:
+    _check_due(due_at)
+    task.title, task.due_at = title, due_at
+    task.save(update_fields=["title", "due_at"])
+    task_sync.push(task)
+    return task
+
+
+@transaction.atomic
 def complete_task(task: Task) -> Task:
     if not task.is_completed:
         task.status, task.completed_at = Task.Status.COMPLETED, timezone.now()
         task.save(update_fields=["status", "completed_at"])
+        task_sync.push(task)
     return task
 
 
+@transaction.atomic
 def reopen_task(task: Task) -> Task:
     if task.is_completed:
         task.status, task.completed_at = Task.Status.OPEN, None
         task.save(update_fields=["status", "completed_at"])
+        task_sync.push(task)
     return task
 
 
+@transaction.atomic
 def delete_task(task: Task) -> None:
+    task_sync.push(task, deleted=True)
     task.delete()

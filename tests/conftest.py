@@ -19,6 +19,8 @@ def _clean_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
 _seq = itertools.count(1)
 
 

@@ -17,7 +17,10 @@ def test_sync_calendars_prints_what_changed(connection, sandbox_client, admin_us
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     for n in range(3):
         sandbox_client.add_event(
-            MAILBOX, MAILBOX, summary=f"Event {n}", start=(start + timedelta(hours=n)).isoformat(),
+            MAILBOX,
+            MAILBOX,
+            summary=f"Event {n}",
+            start=(start + timedelta(hours=n)).isoformat(),
             end=(start + timedelta(hours=n, minutes=30)).isoformat(),
         )
     output = _run("--user", admin_user.email, "--full")
