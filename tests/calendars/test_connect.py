@@ -173,3 +173,34 @@ def test_disconnect_explains_then_removes_the_connection_and_mirror(admin_client
     assert response.status_code == 302
     assert not CalendarConnection.objects.exists()
     assert not Calendar.objects.exists()
+
+
+def test_legacy_accounts_keep_two_connections_until_one_is_disconnected(
+    admin_client, admin_user, google_mailbox
+):
+    from datetime import UTC, datetime
+
+    admin_user.account.created_at = datetime(2022, 6, 1, tzinfo=UTC)
+    admin_user.account.save()
+    for slot in ("calendar_settings", "meetings"):
+        legacy = CalendarConnection(
+            user=admin_user,
+            provider="google",
+            legacy_slot=slot,
+            account_email=f"{slot}@acme.example",
+        )
+        legacy.credentials = {"token": "t", "refresh_token": "r"}
+        legacy.save()
+    page = admin_client.get(SETTINGS_URL).content.decode()
+    assert page.count("Legacy ·") == 2
+    assert (
+        admin_client.post(reverse("settings:calendar_connect", args=["google"])).status_code == 403
+    )
+
+    first = CalendarConnection.objects.get(legacy_slot="meetings")
+    admin_client.post(reverse("settings:calendar_disconnect", args=[first.pk]))
+    assert CalendarConnection.objects.filter(user=admin_user).count() == 1
+    # Only one connection now, and none can be added beside it.
+    assert (
+        admin_client.post(reverse("settings:calendar_connect", args=["google"])).status_code == 403
+    )

@@ -44,3 +44,33 @@ def offline_page(make_page, admin_user):
 @pytest.fixture
 def live_page(make_page, admin_user, connection):  # noqa: F811
     return make_page(admin_user)
+
+
+@pytest.fixture
+def connect_user(sandbox_client, settings):
+    """Give a user a connected sandbox Google calendar (tokens from the control API)."""
+    from datetime import UTC, datetime, timedelta
+
+    from calendars.connections import create_connection
+
+    def connect(user):
+        mailbox = f"{user.email.split('@')[0]}@calendar.example"
+        sandbox_client.mailbox("google", mailbox)
+        tokens = sandbox_client._call(
+            "POST",
+            "/tokens",
+            json={
+                "provider": "google",
+                "email": mailbox,
+                "client_id": settings.GOOGLE_CLIENT_ID,
+                "client_secret": settings.GOOGLE_CLIENT_SECRET,
+            },
+        )
+        credentials = {
+            "token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "expiry": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        }
+        return create_connection(user, "google", credentials)
+
+    return connect
