@@ -21,7 +21,7 @@ def point_settings_at(settings, sandbox) -> None:
 
 
 class SandboxClient:
-    """The sandbox's control API (see sandbox/CONTROL_API.md) over real HTTP."""
+    """The sandbox's control API (see sandbox/README.md) over real HTTP."""
 
     def __init__(self, base_url: str):
         self.base_url = base_url
