@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._setup import figure, fresh_user, quiet, sandbox_env, setup_django
 from sandbox.state import Event as SandboxEvent
 from sandbox.testing import start_sandbox
+from tests.support.sandbox import google_credentials
 
 EMAIL = "bench-sync@sandbox.example"
 
@@ -46,26 +47,10 @@ def populate(running, count: int) -> None:
 
 
 def connect(running):
-    import requests
-    from django.conf import settings
 
     from calendars.connections import create_connection
 
-    tokens = requests.post(
-        f"{running.http_url}/_sandbox/tokens",
-        json={
-            "provider": "google",
-            "email": EMAIL,
-            "client_id": settings.GOOGLE_CLIENT_ID,
-            "client_secret": settings.GOOGLE_CLIENT_SECRET,
-        },
-        timeout=10,
-    ).json()
-    credentials = {
-        "token": tokens["access_token"],
-        "refresh_token": tokens["refresh_token"],
-        "expiry": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-    }
+    credentials = google_credentials(running.http_url, EMAIL)
     return create_connection(
         fresh_user("bench-sync@bench.example"), "google", credentials
     ), credentials

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._setup import BENCH_ENV, ROOT, figure, fresh_user, quiet, sandbox_env, setup_django
 from sandbox.testing import start_sandbox
+from tests.support.sandbox import google_credentials
 
 EMAIL = "bench-slots@sandbox.example"
 FERNET_KEY = "yr8rn0CvdTnHc4oJxsb6f8Vv2LPgRvCDpp9Ml1fTtcE="  # bench only
@@ -38,8 +39,6 @@ DAYS = 60
 
 def build_page(running):
     """The host, their sandbox mailbox and connection, a mirror full of events, the page."""
-    import requests
-    from django.conf import settings
 
     from calendars.connections import create_connection
     from calendars.models import Calendar, Event
@@ -55,21 +54,7 @@ def build_page(running):
             for n in range(1, CALENDARS)
         ],
     )
-    tokens = requests.post(
-        f"{running.http_url}/_sandbox/tokens",
-        json={
-            "provider": "google",
-            "email": EMAIL,
-            "client_id": settings.GOOGLE_CLIENT_ID,
-            "client_secret": settings.GOOGLE_CLIENT_SECRET,
-        },
-        timeout=10,
-    ).json()
-    credentials = {
-        "token": tokens["access_token"],
-        "refresh_token": tokens["refresh_token"],
-        "expiry": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
-    }
+    credentials = google_credentials(running.http_url, EMAIL)
     user = fresh_user("bench-slots@bench.example")
     connection = create_connection(user, "google", credentials)
     calendars = list(Calendar.objects.filter(connection=connection))

@@ -258,18 +258,7 @@ def _apply(calendar: Calendar, events, removed: set[str]) -> None:
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["calendar", "remote_id"],
-        update_fields=[
-            "start",
-            "end",
-            "all_day",
-            "busy",
-            "title",
-            "attendees",
-            "organizer",
-            "recurring_event_id",
-            "app_key",
-            "synced_at",
-        ],
+        update_fields=[*MIRRORED_FIELDS, "synced_at"],
     )
 
 

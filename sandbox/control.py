@@ -123,7 +123,7 @@ def _show_as(body: dict[str, Any]) -> str | None:
 
 
 def event_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Event fields from the control API's JSON (see sandbox/README.md); absent keys are left out."""
+    """Event fields from the control API's JSON (sandbox/README.md); absent keys are left out."""
     simple = {"summary": "summary", "description": "description", "location": "location",
               "status": "status", "eventType": "event_type", "timezone": "timezone",
               "recurrence": "recurrence", "organizer": "organizer",

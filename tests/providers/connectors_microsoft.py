@@ -2,25 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-import requests
-from django.conf import settings
-
 from calendars.providers.microsoft import MicrosoftProvider
+from tests.support.sandbox import app_tokens
 
 
 def connect(sandbox, email: str, on_credentials=None, expired: bool = False) -> MicrosoftProvider:
     """Tokens minted by the sandbox's control API for the app's client; `expired` makes the
     adapter refresh (through MSAL) before its first Graph call."""
-    tokens = requests.post(
-        f"{sandbox.http_url}/_sandbox/tokens",
-        json={
-            "provider": "microsoft",
-            "email": email,
-            "client_id": settings.MICROSOFT_CLIENT_ID,
-            "client_secret": settings.MICROSOFT_CLIENT_SECRET,
-        },
-        timeout=10,
-    ).json()
+    tokens = app_tokens(sandbox.http_url, "microsoft", email)
     lifetime = timedelta(seconds=-60 if expired else tokens["expires_in"])
     credentials = {
         "access_token": tokens["access_token"],

@@ -1,5 +1,6 @@
 """Test helpers around the provider sandbox: its control API and settings pointing at it."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -66,3 +67,34 @@ class SandboxClient:
 
     def invitations(self, email: str = "") -> list[dict]:
         return self._call("GET", "/invitations", params={"email": email} if email else {})
+
+
+def app_tokens(base_url: str, provider: str, email: str) -> dict:
+    """Tokens the sandbox mints for the app's own OAuth client, as a finished connect flow
+    would hold them (so the adapters can refresh them with the app's credentials)."""
+    from django.conf import settings
+
+    prefix = "GOOGLE" if provider == "google" else "MICROSOFT"
+    response = requests.post(
+        f"{base_url}/_sandbox/tokens",
+        json={
+            "provider": provider,
+            "email": email,
+            "client_id": getattr(settings, f"{prefix}_CLIENT_ID"),
+            "client_secret": getattr(settings, f"{prefix}_CLIENT_SECRET"),
+        },
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def google_credentials(base_url: str, email: str, expired: bool = False) -> dict:
+    """What GoogleProvider stores for a connection to this sandbox mailbox."""
+    tokens = app_tokens(base_url, "google", email)
+    lifetime = timedelta(seconds=-60 if expired else tokens["expires_in"])
+    return {
+        "token": tokens["access_token"],
+        "refresh_token": tokens["refresh_token"],
+        "expiry": (datetime.now(UTC) + lifetime).isoformat(),
+    }
