@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from calendars import connections as calendar_connections
+from calendars.models import Calendar
 from calendars.providers.base import ProviderError
 from crm import services as crm
 from crm.models import Meeting
@@ -179,14 +180,13 @@ def _choose_host(page, rules, data, start, now, visitor) -> tuple[int, list[int]
 
 
 def _refuse(reasons: dict) -> None:
-    codes = {reason.code for why in reasons.values() for reason in why}
-    message = next(iter(next(iter(reasons.values()))), None)
-    if codes & TAKEN_CODES:
+    """Raise the visitor's answer. Conflicts get a generic 409: the explanation would name
+    the host's calendars, which are none of the visitor's business."""
+    found = [reason for why in reasons.values() for reason in why]
+    if any(reason.code in TAKEN_CODES for reason in found):
         raise SlotTaken("This time is no longer free. Please pick another.")
-    raise BookingError(
-        message.message if message else "This time is not offered.",
-        {"start": message.message if message else "This time is not offered."},
-    )
+    message = found[0].message if found else "This time is not offered."
+    raise BookingError(message, {"start": message})
 
 
 def _recent_bookings(host_ids: list[int]) -> dict[int, int]:
@@ -251,9 +251,8 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor) -> Bo
     return booking
 
 
-def _main_calendar(host_id: int):
-    from calendars.models import Calendar
-
+def _main_calendar(host_id: int) -> Calendar | None:
+    """The host's default personal calendar: the only one a booking is written to."""
     return Calendar.objects.filter(
         connection__user_id=host_id, is_primary=True, is_active=True
     ).first()
