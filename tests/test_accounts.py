@@ -217,3 +217,19 @@ def test_every_app_page_renders_for_a_member(member_client):
     ]:
         response = member_client.get(reverse(name))
         assert response.status_code == 200, name
+
+
+def test_password_reset_by_mail(client, admin_user):
+    response = client.post(reverse("account_reset_password"), {"email": admin_user.email})
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    form_url = client.get(_link_in(message), follow=True).redirect_chain[-1][0]
+    new_password = "a-brand-new-passphrase-42"
+    response = client.post(form_url, {"password1": new_password, "password2": new_password})
+    assert response.status_code == 302
+    response = client.post(
+        reverse("account_login"), {"login": admin_user.email, "password": new_password}
+    )
+    assert response.url == reverse("meetings:dashboard")
+    assert client.post(reverse("account_logout")).status_code == 302
+    assert client.get(reverse("meetings:dashboard")).status_code == 302

@@ -12,6 +12,8 @@ from calendars import outbox, sync
 from calendars.models import CalendarConnection, CalendarWrite, Event
 from calendars.providers.base import Attendee, EventWrite
 from calendars.tasks import sweep_calendar_writes, sync_connection
+from crm.models import Meeting
+from crm.services import upsert_contact
 
 MAILBOX = "owner@acme.example"
 pytestmark = [pytest.mark.slow]
@@ -51,7 +53,10 @@ def worker_connection(celery_worker, connection, settings, live_server):
     return connection
 
 
-def test_calendar_changes_reach_the_mirror_through_the_worker(worker_connection, sandbox_client):
+def test_calendar_changes_reach_the_mirror_and_the_crm_through_the_worker(
+    worker_connection, sandbox_client
+):
+    contact = upsert_contact(worker_connection.user.account, email="cfo@client.example")
     primary = worker_connection.calendars.get(is_primary=True)
     _sync_in_worker(worker_connection.pk, full=True)
     event = sandbox_client.add_event(
@@ -60,9 +65,12 @@ def test_calendar_changes_reach_the_mirror_through_the_worker(worker_connection,
         summary="Quarterly review",
         start=_at(2, 15).isoformat(),
         end=_at(2, 16).isoformat(),
+        attendees=["CFO@client.example"],
     )
     _sync_in_worker(worker_connection.pk)
     assert Event.objects.get(calendar=primary, remote_id=event["id"]).start == _at(2, 15)
+    meeting = Meeting.objects.get(calendar_remote_id=event["id"])
+    assert list(meeting.contacts.all()) == [contact] and meeting.source == "calendar_sync"
 
     sandbox_client.update_event(
         MAILBOX,
@@ -73,10 +81,14 @@ def test_calendar_changes_reach_the_mirror_through_the_worker(worker_connection,
     )
     _sync_in_worker(worker_connection.pk)
     assert Event.objects.get(calendar=primary, remote_id=event["id"]).start == _at(4, 9)
+    meeting.refresh_from_db()
+    assert meeting.start == _at(4, 9)
 
     sandbox_client.delete_event(MAILBOX, primary.remote_id, event["id"])
     _sync_in_worker(worker_connection.pk)
     assert not Event.objects.filter(calendar=primary, remote_id=event["id"]).exists()
+    meeting.refresh_from_db()
+    assert meeting.status == "cancelled"
 
 
 def test_a_push_notification_triggers_a_sync_without_waiting_for_beat(
