@@ -140,3 +140,21 @@ def test_a_held_lease_keeps_a_second_sync_out_and_an_expired_one_does_not(connec
         sync_lease_until=timezone.now() - timedelta(seconds=1)
     )
     assert sync.sync_connection(connection.pk).claimed is True
+
+
+def test_reconnecting_repairs_the_same_connection(
+    connection, sandbox_client, admin_client, connect_google
+):
+    sandbox_client.fault("google", "revoke_grant", email=MAILBOX)
+    sandbox_client.fault("google", "expire_access_tokens", email=MAILBOX)
+    sync.sync_connection(connection.pk)
+    connection.refresh_from_db()
+    assert connection.needs_reconnect
+    page = admin_client.get("/app/settings/general/calendar/").content.decode()
+    assert "Reconnect required" in page and ">Reconnect</a>" in page
+
+    response = connect_google()  # the whole OAuth flow again
+    assert response.status_code == 302
+    repaired = CalendarConnection.objects.get(user=connection.user)
+    assert repaired.pk == connection.pk and repaired.status == "active"
+    assert sync.sync_connection(connection.pk).error == ""
