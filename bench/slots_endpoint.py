@@ -250,6 +250,7 @@ def main() -> None:
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "CELERY_TASK_ALWAYS_EAGER": "0",
+            "BOOKING_RATE_LIMIT": "100000/m",  # one client address books for everyone here
         }
         server, base = start_gunicorn(env, args.gunicorn_workers)
         today = datetime.now(UTC).date()

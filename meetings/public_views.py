@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -13,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
 from meetings import booking as booking_service
 from meetings import slots
@@ -135,7 +138,28 @@ def _duration(raw: str | None, page: SchedulingPage, errors: dict) -> int:
     return value
 
 
+def _limited(view):
+    """Bookings and changes from one address are capped (BOOKING_RATE_LIMIT): a 429 with the
+    usual JSON error shape, so scripts cannot flood a host's calendar."""
+
+    @ratelimit(
+        key="ip",
+        rate=lambda group, request: settings.BOOKING_RATE_LIMIT,
+        method="POST",
+        block=False,
+        group="meetings.booking",
+    )
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if getattr(request, "limited", False):
+            return _errors({}, status=429, message="Too many attempts. Please wait a minute.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_POST
+@_limited
 def book(request, slug: str):
     page = _page(slug)
     try:
@@ -236,6 +260,7 @@ def manage_ics(request, token: str):
 
 
 @require_POST
+@_limited
 def manage_cancel(request, token: str):
     _booking(token)
     try:
@@ -253,6 +278,7 @@ def manage_cancel(request, token: str):
 
 
 @require_POST
+@_limited
 def manage_reschedule(request, token: str):
     booking = _booking(token)
     try:

@@ -297,3 +297,14 @@ def test_a_cached_slot_list_never_outlives_a_booking_or_a_sync(
     with django_capture_on_commit_callbacks(execute=True):
         sync.sync_connection(connection.pk)
     assert later.isoformat() not in offered()
+
+
+def test_booking_posts_are_rate_limited_per_address(client, offline_page, settings):
+    settings.BOOKING_RATE_LIMIT = "3/m"
+    statuses = [
+        _book(client, offline_page, next_day_at(9 + n), email=f"c{n}@client.example").status_code
+        for n in range(5)
+    ]
+    assert statuses[:3] == [201, 201, 201]
+    assert statuses[3:] == [429, 429]
+    assert Booking.objects.count() == 3
