@@ -112,6 +112,9 @@ class Calendar(models.Model):
     is_task_calendar = models.BooleanField(default=False)
     sync_token = models.TextField(blank=True, default="")
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Windowed sync states (Graph delta) keep the window they started with: a periodic full
+    # sync re-anchors it as time moves on.
+    full_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # Push channel (Google watch channel / Graph subscription) while one is open.
     channel_id = models.CharField(max_length=255, blank=True, default="")

@@ -19,7 +19,7 @@ from calendars.models import Calendar, CalendarConnection, CalendarWrite
 from calendars.providers.base import (
     Attendee,
     EventWrite,
-    PermanentError,
+    ProviderError,
     RateLimited,
     ReconnectRequired,
 )
@@ -140,15 +140,14 @@ def _send(write: CalendarWrite) -> str:
             transaction.on_commit(lambda: notifications.send_reconnect_email(write.connection_id))
         _postpone(write, RECONNECT_RETRY, str(exc))
         return "postponed"
-    except PermanentError as exc:
-        _fail(write, str(exc))
-        return "failed"
-    except Exception as exc:  # transient provider faults, and anything unforeseen: retry
-        if write.attempts + 1 >= MAX_ATTEMPTS:
+    except ProviderError as exc:
+        if exc.permanent:  # refused for good (lost access, bad request): record and show
             _fail(write, str(exc))
             return "failed"
-        _postpone(write, _backoff(write.attempts + 1), str(exc))
-        return "retrying"
+        return _retry(write, exc)
+    except Exception as exc:  # anything unforeseen is retried too, and logged in full
+        logger.exception("calendar write raised unexpectedly", extra={"write": write.pk})
+        return _retry(write, exc)
     write.state, write.remote_event_id, write.done_at = (
         CalendarWrite.State.DONE,
         remote_id,
@@ -198,6 +197,14 @@ def _created_remote_id(write: CalendarWrite) -> str:
         .first()
     )
     return created.remote_event_id if created else ""
+
+
+def _retry(write: CalendarWrite, error: Exception) -> str:
+    if write.attempts + 1 >= MAX_ATTEMPTS:
+        _fail(write, str(error))
+        return "failed"
+    _postpone(write, _backoff(write.attempts + 1), str(error))
+    return "retrying"
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from calendars.models import Calendar, CalendarConnection
+from calendars.models import Calendar, CalendarConnection, CalendarWrite
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,16 @@ def connection_status(connection: CalendarConnection) -> Status:
             "until you reconnect; your scheduling pages take meeting requests meanwhile.",
         )
     next_sync = f"next sync {_in(connection.next_sync_at)}"
+    failed = connection.writes.filter(state=CalendarWrite.State.FAILED).order_by("-pk")
+    if failed.exists():
+        last = failed.first()
+        return Status(
+            "warning",
+            "Some changes could not be written to your calendar",
+            f"{failed.count()} change(s) failed, most recently “{last.payload.get('title', '')}”: "
+            f"{last.last_error}. Nothing was retried automatically; check the calendar's "
+            "permissions, then change the meeting again.",
+        )
     if connection.status == CalendarConnection.Status.ERROR or connection.last_error:
         return Status(
             "warning",

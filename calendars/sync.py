@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
 PAST_DAYS, FUTURE_DAYS = 30, 400
+FULL_SYNC_EVERY = timedelta(days=7)
 
 
 @dataclass
@@ -166,7 +167,10 @@ def sync_calendar(
     The new sync token is stored with the changes, so a failure mid-way leaves the old token
     and the next sync starts again from it: nothing is lost, nothing applied twice.
     """
-    token = "" if full else calendar.sync_token
+    stale = calendar.full_synced_at is None or (
+        timezone.now() - calendar.full_synced_at > FULL_SYNC_EVERY
+    )
+    token = "" if full or stale else calendar.sync_token
     try:
         pages = _read(client, calendar, token, on_page)
     except SyncTokenExpired:
@@ -190,7 +194,11 @@ def sync_calendar(
         calendar.sync_token = next_token or ""
         calendar.last_synced_at = timezone.now()
         calendar.last_error = ""
-        calendar.save(update_fields=["sync_token", "last_synced_at", "last_error"])
+        if not token:
+            calendar.full_synced_at = calendar.last_synced_at
+        calendar.save(
+            update_fields=["sync_token", "last_synced_at", "last_error", "full_synced_at"]
+        )
         transaction.on_commit(lambda: _announce(calendar, sorted(events), sorted(removed)))
     report.upserted += len(events)
     report.removed += len(removed)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 
 from calendars import sync
@@ -158,3 +159,36 @@ def test_reconnecting_repairs_the_same_connection(
     repaired = CalendarConnection.objects.get(user=connection.user)
     assert repaired.pk == connection.pk and repaired.status == "active"
     assert sync.sync_connection(connection.pk).error == ""
+
+
+def test_a_write_that_fails_for_good_is_shown_on_the_settings_page(
+    connection, admin_client, sandbox_client
+):
+    from calendars import outbox
+    from calendars.models import CalendarWrite
+    from calendars.providers.base import EventWrite
+
+    team = connection.calendars.get(name="Boss")  # read-only: the provider refuses writes
+    with transaction.atomic():
+        write = outbox.enqueue(
+            connection,
+            CalendarWrite.Action.CREATE,
+            "f" * 32,
+            EventWrite("f" * 32, "Board meeting", _at(2, 9), _at(2, 10)),
+            calendar=team,
+        )
+    assert outbox.process(write.pk) == "failed"
+    page = admin_client.get("/app/settings/general/calendar/").content.decode()
+    assert "could not be written to your calendar" in page and "Board meeting" in page
+
+
+def test_an_old_full_sync_is_redone_to_re_anchor_the_window(connection, primary):
+    sync.sync_connection(connection.pk, full=True)
+    primary.refresh_from_db()
+    assert primary.full_synced_at
+    type(primary).objects.filter(pk=primary.pk).update(
+        full_synced_at=timezone.now() - timedelta(days=8)
+    )
+    sync.sync_connection(connection.pk)
+    primary.refresh_from_db()
+    assert timezone.now() - primary.full_synced_at < timedelta(minutes=1)
