@@ -73,6 +73,35 @@ def claim(connection_id: int) -> str | None:
     return owner if claimed else None
 
 
+class LeaseLost(Exception):
+    """Another worker took the connection over (this one was too slow): stop, write nothing."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    connection_id: int
+    owner: str
+
+    def renew(self) -> None:
+        """Keep the lease while pages are still coming in."""
+        renewed = CalendarConnection.objects.filter(
+            pk=self.connection_id, sync_lease_owner=self.owner
+        ).update(sync_lease_until=timezone.now() + LEASE)
+        if not renewed:
+            raise LeaseLost
+
+    def hold(self) -> None:
+        """Inside the transaction that stores the changes: lock the connection row and make
+        sure the lease is still ours, so a superseded sync can never overwrite a newer one."""
+        held = (
+            CalendarConnection.objects.select_for_update()
+            .filter(pk=self.connection_id, sync_lease_owner=self.owner)
+            .exists()
+        )
+        if not held:
+            raise LeaseLost
+
+
 def release(connection_id: int, owner: str) -> None:
     CalendarConnection.objects.filter(pk=connection_id, sync_lease_owner=owner).update(
         sync_lease_owner="", sync_lease_until=None
@@ -97,7 +126,7 @@ def sync_connection(
     started = timezone.now()
     try:
         connection = CalendarConnection.objects.select_related("user").get(pk=connection_id)
-        report = _sync_claimed(connection, full, on_page)
+        report = _sync_claimed(connection, full, on_page, Lease(connection_id, owner))
     finally:
         release(connection_id, owner)
     report.started_at, report.finished_at = started.isoformat(), timezone.now().isoformat()
@@ -105,7 +134,7 @@ def sync_connection(
 
 
 def _sync_claimed(
-    connection: CalendarConnection, full: bool, on_page: PageCallback | None
+    connection: CalendarConnection, full: bool, on_page: PageCallback | None, lease: Lease
 ) -> SyncReport:
     report = SyncReport(connection.pk)
     if connection.needs_reconnect:
@@ -115,9 +144,12 @@ def _sync_claimed(
     try:
         _lose_calendars(connections.refresh_calendars(connection, client), report)
         for calendar in _mirrored(connection):
-            _sync_calendar_safely(client, calendar, full, report, on_page)
+            _sync_calendar_safely(client, calendar, full, report, on_page, lease)
             if calendar.is_active:
                 push.ensure_channel(client, calendar)
+    except LeaseLost:
+        report.error = "superseded by another sync of this connection"
+        return report
     except ReconnectRequired as exc:
         report.error = str(exc)
         if connections.mark_reconnect_required(connection, str(exc)):
@@ -138,9 +170,11 @@ def _mirrored(connection: CalendarConnection):
     )
 
 
-def _sync_calendar_safely(client, calendar: Calendar, full: bool, report, on_page) -> None:
+def _sync_calendar_safely(
+    client, calendar: Calendar, full: bool, report, on_page, lease: Lease
+) -> None:
     try:
-        sync_calendar(client, calendar, full, report, on_page)
+        sync_calendar(client, calendar, full, report, on_page, lease)
     except CalendarAccessLost:
         calendar.is_active = False
         calendar.save(update_fields=["is_active"])
@@ -161,6 +195,7 @@ def sync_calendar(
     full: bool,
     report: SyncReport,
     on_page: PageCallback | None = None,
+    lease: Lease | None = None,
 ) -> None:
     """Page through the calendar's changes and apply them to the mirror in one transaction.
 
@@ -172,15 +207,17 @@ def sync_calendar(
     )
     token = "" if full or stale else calendar.sync_token
     try:
-        pages = _read(client, calendar, token, on_page)
+        pages = _read(client, calendar, token, on_page, lease)
     except SyncTokenExpired:
         report.full_resyncs += 1
         token = ""
-        pages = _read(client, calendar, token, on_page)
+        pages = _read(client, calendar, token, on_page, lease)
     events = {event.id: event for page in pages for event in page.events}
     removed = {rid for page in pages for rid in page.removed_ids} - set(events)
     next_token = next((p.next_sync_token for p in reversed(pages) if p.next_sync_token), None)
     with transaction.atomic():
+        if lease is not None:
+            lease.hold()
         if not token:
             # A full sync replaces the mirror: anything not listed is gone.
             removed |= set(
@@ -204,10 +241,12 @@ def sync_calendar(
     report.removed += len(removed)
 
 
-def _read(client, calendar: Calendar, token: str, on_page: PageCallback | None) -> list:
+def _read(client, calendar: Calendar, token: str, on_page, lease: Lease | None) -> list:
     pages = []
     for page in client.changes(calendar.remote_id, token or None, sync_window(timezone.now())):
         pages.append(page)
+        if lease is not None:
+            lease.renew()
         if on_page is not None:
             on_page(calendar, len(page.events) + len(page.removed_ids))
     return pages

@@ -130,7 +130,12 @@ def connect_start(request, provider: str):
     label = Provider(provider).label
     if request.method != "POST":
         return render(request, "calendars/connect_disclosure.html", {"provider": label})
-    url, pending = connections.oauth_module(provider).begin_authorization(_redirect_uri(provider))
+    try:
+        url, pending = connections.oauth_module(provider).begin_authorization(
+            _redirect_uri(provider)
+        )
+    except ProviderError as exc:
+        return _oauth_failed(request, f"{label} sign-in could not be reached: {exc}", status=503)
     flows = request.session.get(OAUTH_SESSION_KEY, {})
     flows[pending["state"]] = {"provider": provider, "pending": pending, "started": time.time()}
     request.session[OAUTH_SESSION_KEY] = flows

@@ -45,6 +45,8 @@ def microsoft(request):
         return HttpResponseBadRequest("not a Graph notification")
     due = set()
     for item in notifications if isinstance(notifications, list) else []:
+        if not isinstance(item, dict):
+            continue
         calendar = _calendar_for(
             str(item.get("subscriptionId", "")), str(item.get("clientState", ""))
         )

@@ -8,8 +8,14 @@ from crm.models import Contact
 DEFAULT_DUE_TIME = time(9, 0)
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 1, 1)
+
+
 def to_utc(day: date, moment: time, zone: ZoneInfo) -> datetime:
-    """A wall-clock time in `zone` as aware UTC; ValueError for a time the clocks skip."""
+    """A wall-clock time in `zone` as aware UTC; ValueError for a time the clocks skip or a
+    date too far out to compute with."""
+    if not EARLIEST <= day < LATEST:
+        raise ValueError("Pick a date between 1900 and 9000.")
     local = datetime.combine(day, moment, tzinfo=zone)
     utc = local.astimezone(UTC)
     if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):

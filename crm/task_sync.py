@@ -104,6 +104,7 @@ def enable(connection_id: int) -> None:
     if not connection.task_sync or not plans.task_sync(connection.user):
         return
     remote = connections.provider_for(connection).create_calendar(TASK_CALENDAR_NAME)
+    same_calendar = connection.calendars.filter(remote_id=remote.id, is_task_calendar=True).exists()
     with transaction.atomic():
         Calendar.objects.update_or_create(
             connection=connection,
@@ -116,8 +117,8 @@ def enable(connection_id: int) -> None:
                 "is_active": True,
             },
         )
-        # A new calendar: every dated task is created in it afresh.
-        Task.objects.filter(owner_id=connection.user_id).update(calendar_event_key="")
+        if not same_calendar:  # a new calendar: every dated task is created in it afresh
+            Task.objects.filter(owner_id=connection.user_id).update(calendar_event_key="")
         tasks = Task.objects.filter(owner_id=connection.user_id, due_at__isnull=False)
         for task in tasks.select_related("owner", "contact"):
             push(task)

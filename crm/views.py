@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
@@ -146,6 +147,9 @@ def _task_action(action, message: str):
     def view(request, contact_id: int, task_id: int):
         contact = _contact(request, contact_id)
         task = get_object_or_404(Task, pk=task_id, contact=contact, account=contact.account_id)
+        if task.owner_id != request.user.pk and not request.user.is_account_admin:
+            # A task may sit in its owner's calendar: only they (or an admin) change it.
+            raise PermissionDenied("Only the task's owner can change it.")
         action(task)
         messages.success(request, message.format(title=task.title))
         return redirect("crm:contact", contact.pk)

@@ -267,21 +267,47 @@ def _description(page: SchedulingPage, visitor: Visitor) -> str:
 # --- Changing a booking -----------------------------------------------------------------
 
 
-def _locked_booking(token: str) -> Booking:
-    return (
-        Booking.objects.select_for_update().select_related("page", "host").get(manage_token=token)
+def _changeable(token: str, now: datetime) -> Booking:
+    """The booking behind a manage link, with its hosts locked first and then the booking
+    row alone: the same order `book` takes, so the two never deadlock."""
+    booking = Booking.objects.select_related("page", "host").filter(manage_token=token).first()
+    if booking is None:
+        raise PageUnavailable("No such booking.")
+    _lock_hosts(list(booking.reservations.values_list("host_id", flat=True)) or [booking.host_id])
+    booking = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("page", "host")
+        .get(pk=booking.pk)
     )
+    if booking.start <= now and booking.status != Booking.Status.CANCELLED:
+        raise BookingError("This meeting has already started; contact the host to change it.")
+    return booking
 
 
-def cancel(token: str) -> Booking:
+def _changing(function):
+    """Lock waits that time out (or a deadlock PostgreSQL broke) become "try again"."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except OperationalError as exc:
+            raise TryAgain("Many changes are happening right now. Please try again.") from exc
+
+    return wrapper
+
+
+@_changing
+def cancel(token: str, now: datetime | None = None) -> Booking:
+    now = now or timezone.now()
     with transaction.atomic():
-        booking = _locked_booking(token)
+        booking = _changeable(token, now)
         if booking.status == Booking.Status.CANCELLED:
             return booking
         if not booking.page.allow_cancel:
             raise BookingError("This meeting cannot be cancelled online. Contact the host.")
-        booking.status, booking.cancelled_at = Booking.Status.CANCELLED, timezone.now()
-        booking.save(update_fields=["status", "cancelled_at"])
+        booking.status, booking.cancelled_at = Booking.Status.CANCELLED, now
+        booking.sequence += 1
+        booking.save(update_fields=["status", "cancelled_at", "sequence"])
         availability_cache.bump(booking.reservations.values_list("host_id", flat=True))
         booking.reservations.update(active=False)
         meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
@@ -291,18 +317,25 @@ def cancel(token: str) -> Booking:
     return booking
 
 
+@_changing
 def reschedule(token: str, start: datetime, now: datetime | None = None) -> Booking:
+    """Move a confirmed booking, with every check a new booking gets."""
     now = now or timezone.now()
+    current = Booking.objects.select_related("page").filter(manage_token=token).first()
+    if current is None:
+        raise PageUnavailable("No such booking.")
+    duration = current.duration_minutes
+    rules = slots.page_rules(current.page, duration)
+    end = start + rules.duration
+    hosts = list(current.reservations.values_list("host_id", flat=True)) or [current.host_id]
+    state, data = _state(current.page, hosts, (start, end))
+    if state == slots.PageState.LIVE:
+        _live_check(data, start - rules.buffer_before, end + rules.buffer_after)
     with transaction.atomic():
-        booking = _locked_booking(token)
+        booking = _changeable(token, now)
         page = booking.page
         if booking.status != Booking.Status.CONFIRMED or not page.allow_reschedule:
             raise BookingError("This meeting cannot be rescheduled online. Contact the host.")
-        duration = int((booking.end - booking.start).total_seconds() // 60)
-        rules = slots.page_rules(page, duration)
-        end = start + rules.duration
-        hosts = list(booking.reservations.values_list("host_id", flat=True))
-        _lock_hosts(hosts)
         data = slots.load_hosts(hosts, (start, end), exclude_booking_id=booking.pk)
         reasons = {
             m.id: engine.explain(rules, start, now=now, busy=m.busy, bookings=m.bookings)
@@ -318,7 +351,8 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
                 "This time was just booked by someone else. Please pick another."
             ) from exc
         booking.start, booking.end = start, end
-        booking.save(update_fields=["start", "end"])
+        booking.sequence += 1
+        booking.save(update_fields=["start", "end", "sequence"])
         availability_cache.bump(hosts)
         meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
         if meeting is not None:

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from icalendar import Calendar as ICalendar
 from icalendar import Event as IEvent
 from icalendar import vCalAddress, vText
@@ -46,15 +45,21 @@ def ics_for(booking: Booking, cancelled: bool = False) -> bytes:
     attendee.params["role"] = vText("REQ-PARTICIPANT")
     event.add("attendee", attendee, encode=0)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("sequence", int(timezone.now().timestamp()) if cancelled else 0)
+    event.add("sequence", booking.sequence)
     calendar.add_component(event)
     return calendar.to_ical()
 
 
+def _one_line(text: str) -> str:
+    """Visitors type names; a line break in a subject would stop the mail from being sent."""
+    return " ".join(text.split())
+
+
 def _send(subject: str, template: str, context: dict, to: list[str], ics: bytes | None = None):
-    message = EmailMessage(subject, render_to_string(template, context), to=to)
+    message = EmailMessage(_one_line(subject), render_to_string(template, context), to=to)
     if ics is not None:
-        message.attach("invite.ics", ics, "text/calendar; method=REQUEST; charset=utf-8")
+        method = "CANCEL" if b"METHOD:CANCEL" in ics else "REQUEST"
+        message.attach("invite.ics", ics, f"text/calendar; method={method}; charset=utf-8")
     message.send()
 
 

@@ -1,10 +1,13 @@
+import re
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import forms
+from django.core.validators import RegexValidator
+from django.utils import timezone
 
 from meetings.booking import Visitor
-from meetings.models import SchedulingPage
+from meetings.models import SLUG_PATTERN, SchedulingPage
 from scheduler import availability_cache
 
 
@@ -25,18 +28,32 @@ class AwareDateTimeField(forms.Field):
         return parsed
 
 
+NO_CONTROL_CHARACTERS = RegexValidator(
+    r"^[^\x00-\x1f\x7f]*$", "Use letters, spaces and punctuation only (no line breaks)."
+)
+# Bookings happen within a human horizon; dates far beyond it cannot even be computed with.
+BOOKABLE_PAST, BOOKABLE_FUTURE = timedelta(days=1), timedelta(days=3650)
+
+
 class BookingForm(forms.Form):
     start = AwareDateTimeField()
     duration = forms.IntegerField(required=False)
     timezone = forms.CharField(max_length=64)
-    first_name = forms.CharField(max_length=100)
-    last_name = forms.CharField(max_length=100)
+    first_name = forms.CharField(max_length=100, validators=[NO_CONTROL_CHARACTERS])
+    last_name = forms.CharField(max_length=100, validators=[NO_CONTROL_CHARACTERS])
     email = forms.EmailField()
     answers = forms.JSONField(required=False)
 
     def __init__(self, data, *, page: SchedulingPage):
         super().__init__(data)
         self.page = page
+
+    def clean_start(self) -> datetime:
+        start = self.cleaned_data["start"]
+        now = timezone.now()
+        if not now - BOOKABLE_PAST <= start <= now + BOOKABLE_FUTURE:
+            raise forms.ValidationError("This time is not offered.")
+        return start
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"]
@@ -195,6 +212,10 @@ class PageForm(forms.ModelForm):
         from meetings import urlrules
 
         slug = (self.cleaned_data.get("slug") or "").strip().lower()
+        if slug and not re.fullmatch(SLUG_PATTERN, slug):
+            raise forms.ValidationError(
+                "Use lower-case letters, digits and hyphens (not at the start or end)."
+            )
         if not slug:
             return self.instance.slug or urlrules.new_page_slug(
                 self.user, self.cleaned_data.get("name") or "meeting"
@@ -259,8 +280,6 @@ class PageForm(forms.ModelForm):
             if hours:
                 weekly[str(index)] = hours
         cleaned["weekly_hours"] = weekly
-        if cleaned.get("increment") == 0:
-            self.add_error("increment", "The increment must be at least 5 minutes.")
         return cleaned
 
     def save(self, commit=True):

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
@@ -50,12 +50,26 @@ class SchedulingPage(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     weekly_hours = models.JSONField(default=default_weekly_hours)
     date_overrides = models.JSONField(default=dict, blank=True)
-    buffer_before = models.PositiveIntegerField(default=0, help_text="Minutes.")
-    buffer_after = models.PositiveIntegerField(default=0, help_text="Minutes.")
-    min_notice = models.PositiveIntegerField(default=120, help_text="Minutes.")
-    max_advance_days = models.PositiveIntegerField(default=60)
-    increment = models.PositiveIntegerField(default=30, help_text="Minutes between start times.")
-    daily_max = models.PositiveIntegerField(null=True, blank=True)
+    buffer_before = models.PositiveIntegerField(
+        default=0, help_text="Minutes.", validators=[MaxValueValidator(24 * 60)]
+    )
+    buffer_after = models.PositiveIntegerField(
+        default=0, help_text="Minutes.", validators=[MaxValueValidator(24 * 60)]
+    )
+    min_notice = models.PositiveIntegerField(
+        default=120, help_text="Minutes.", validators=[MaxValueValidator(365 * 24 * 60)]
+    )
+    max_advance_days = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    increment = models.PositiveIntegerField(
+        default=30,
+        help_text="Minutes between start times.",
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+    )
+    daily_max = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
     questions = models.JSONField(default=list, blank=True)
     confirmation_message = models.TextField(blank=True)
     allow_reschedule = models.BooleanField(default=True)
@@ -97,6 +111,7 @@ class Booking(models.Model):
     timezone = models.CharField(max_length=64)
     answers = models.JSONField(default=dict, blank=True)
     manage_token = models.CharField(max_length=64, unique=True)
+    sequence = models.PositiveIntegerField(default=0, help_text="iTIP SEQUENCE of the invite.")
     calendar_event_key = models.CharField(max_length=64, blank=True)
     crm_meeting_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
@@ -107,6 +122,10 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} · {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
 
 
 class HostReservation(models.Model):

@@ -30,10 +30,12 @@ MAX_RANGE_DAYS = 62
 SLOTS_CACHE_SECONDS = 120
 
 
-def _page(slug: str) -> SchedulingPage:
-    page = (
-        SchedulingPage.objects.select_related("owner", "account").filter(slug=slug.lower()).first()
-    )
+def _page(request, slug: str) -> SchedulingPage:
+    """The page for a slug; on a custom domain only that domain's account's pages exist."""
+    pages = SchedulingPage.objects.select_related("owner", "account").filter(slug=slug.lower())
+    if request.custom_domain is not None:
+        pages = pages.filter(account_id=request.custom_domain.account_id)
+    page = pages.first()
     if page is None:
         raise Http404("No such scheduling page.")
     return page
@@ -57,7 +59,7 @@ def _zone(name: str | None, default: str) -> str | None:
 @ensure_csrf_cookie
 @require_GET
 def page(request, slug: str):
-    page = _page(slug)
+    page = _page(request, slug)
     if not slots.pages_enabled(page):
         return render(request, "meetings/public/unavailable.html", {"page": page}, status=404)
     context = {
@@ -66,13 +68,14 @@ def page(request, slug: str):
         "durations": page.durations,
         "timezones": timezone_choices(),
         "prefill": _remembered_visitor(request),
+        "rescheduling": _rescheduling(page, request.GET.get("reschedule", "")),
     }
     return render(request, "meetings/public/page.html", context)
 
 
 @require_GET
 def slot_list(request, slug: str):
-    page = _page(slug)
+    page = _page(request, slug)
     errors, tz, first, last = {}, _zone(request.GET.get("tz"), page.timezone), None, None
     if tz is None:
         errors["tz"] = "Unknown time zone."
@@ -81,7 +84,10 @@ def slot_list(request, slug: str):
         last = date.fromisoformat(request.GET.get("end", ""))
     except ValueError:
         errors["start"] = "start and end must be dates like 2026-03-01."
-    if first and last and not (first <= last <= first + timedelta(days=MAX_RANGE_DAYS)):
+    today = timezone.now().date()
+    if first and not today - timedelta(days=366) <= first <= today + timedelta(days=3650):
+        errors["start"] = "start must be within a year ago and ten years ahead."
+    elif first and last and not first <= last <= first + timedelta(days=MAX_RANGE_DAYS):
         errors["end"] = f"end must be on or after start, and at most {MAX_RANGE_DAYS} days later."
     duration = _duration(request.GET.get("duration"), page, errors)
     if errors:
@@ -98,6 +104,16 @@ def slot_list(request, slug: str):
         body = _slots_body(page, hosts, tz, first, last, duration, now)
         cache.set(key, body, SLOTS_CACHE_SECONDS)
     return JsonResponse(body)
+
+
+def _rescheduling(page: SchedulingPage, token: str) -> Booking | None:
+    """The booking a manage link is moving on this page; the URL it posts to is built here,
+    never from the address bar."""
+    if not token:
+        return None
+    return Booking.objects.filter(
+        page=page, manage_token=token, status=Booking.Status.CONFIRMED
+    ).first()
 
 
 def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
@@ -161,7 +177,7 @@ def _limited(view):
 @require_POST
 @_limited
 def book(request, slug: str):
-    page = _page(slug)
+    page = _page(request, slug)
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError:

@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -61,6 +61,8 @@ def page_why(request, page_id: int):
             )
         except ValueError:
             error = "Pick a date and time."
+        if asked is not None and abs(asked - timezone.now()) > timedelta(days=3650):
+            asked, error = None, "Pick a time within the next ten years."
     if asked is not None:
         duration = page.durations[0]
         rules = slots.page_rules(page, duration)

@@ -179,9 +179,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
-# Behind a proxy the client address comes from X-Forwarded-For (set USE_X_FORWARDED_FOR=1).
-if env_bool("USE_X_FORWARDED_FOR", default=False):
-    RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
+# Behind a reverse proxy the client address comes from X-Forwarded-For (USE_X_FORWARDED_FOR=1).
+USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
+RATELIMIT_IP_META_KEY = "scheduler.client_ip.client_ip"
 # Push notifications need APP_BASE_URL reachable by the provider; polling always runs.
 CALENDAR_PUSH_ENABLED = env_bool("CALENDAR_PUSH_ENABLED", default=True)
 # How often a connection is polled when push notifications say nothing.

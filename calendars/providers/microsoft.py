@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msal
 import requests
 from django.conf import settings
+from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from calendars.providers.base import (
     Access,
@@ -185,8 +186,11 @@ def _translate(
 
 
 def _zone(name: str | None) -> ZoneInfo:
+    """An IANA zone for a Graph time zone name; real mailboxes often use Windows names
+    ("Pacific Standard Time"), mapped with the CLDR table exchangelib ships."""
+    name = MS_TIMEZONE_TO_IANA_MAP.get(name or "", name) or "UTC"
     try:
-        return ZoneInfo(name or "UTC")
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 

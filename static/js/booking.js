@@ -3,15 +3,16 @@
   const root = document.getElementById("booking");
   if (!root) return;
   const $ = (id) => document.getElementById(id);
-  const params = new URLSearchParams(location.search);
-  const rescheduleToken = params.get("reschedule");
+  // Set by the server for a valid manage link only; never taken from the address bar.
+  const rescheduleUrl = root.dataset.rescheduleUrl || "";
   const state = { month: null, tz: null, duration: null, slots: {}, chosen: null, mode: "booking" };
 
   const tzSelect = $("timezone");
   const detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (detected && tzSelect.querySelector(`option[value="${detected}"]`)) tzSelect.value = detected;
   state.tz = tzSelect.value;
-  state.duration = $("duration") ? $("duration").value : root.dataset.durations.split(",")[0];
+  state.duration = root.dataset.rescheduleDuration
+    || ($("duration") ? $("duration").value : root.dataset.durations.split(",")[0]);
 
   const fmt = (opts) => new Intl.DateTimeFormat(undefined, { timeZone: state.tz, ...opts });
   const dayKey = (iso) => fmt({ year: "numeric", month: "2-digit", day: "2-digit" })
@@ -56,7 +57,7 @@
     };
     note.hidden = !messages[state.mode];
     note.textContent = messages[state.mode] || "";
-    $("submit").textContent = rescheduleToken ? "Move my meeting here"
+    $("submit").textContent = rescheduleUrl ? "Move my meeting here"
       : state.mode === "offline" ? "Request this time" : "Confirm booking";
   }
 
@@ -135,8 +136,8 @@
     $("chosen-time").textContent = `${label}, ${time.format(new Date(slot.start))}–${time.format(new Date(slot.end))} (${state.tz})`;
     const form = $("booking-form");
     form.hidden = false;
-    if (rescheduleToken) form.querySelectorAll(".field").forEach((f) => { f.hidden = true; });
-    (rescheduleToken ? $("submit") : $("first_name")).focus();
+    if (rescheduleUrl) form.querySelectorAll(".field").forEach((f) => { f.hidden = true; });
+    (rescheduleUrl ? $("submit") : $("first_name")).focus();
   }
 
   function showErrors(body) {
@@ -156,8 +157,8 @@
     if (!state.chosen) return;
     const answers = {};
     document.querySelectorAll("[data-question]").forEach((q) => { answers[q.dataset.question] = q.value; });
-    const url = rescheduleToken ? `/meetings/manage/${rescheduleToken}/reschedule` : root.dataset.bookUrl;
-    const payload = rescheduleToken ? { start: state.chosen.start } : {
+    const url = rescheduleUrl || root.dataset.bookUrl;
+    const payload = rescheduleUrl ? { start: state.chosen.start } : {
       start: state.chosen.start, duration: Number(state.duration), timezone: state.tz,
       first_name: $("first_name").value, last_name: $("last_name").value, email: $("email").value, answers,
     };

@@ -7,7 +7,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from calendars import sync
+from calendars import connections, sync
 from calendars.models import CalendarConnection, Event
 from calendars.signals import calendar_access_lost
 
@@ -192,3 +192,21 @@ def test_an_old_full_sync_is_redone_to_re_anchor_the_window(connection, primary)
     sync.sync_connection(connection.pk)
     primary.refresh_from_db()
     assert timezone.now() - primary.full_synced_at < timedelta(minutes=1)
+
+
+def test_a_superseded_sync_writes_nothing(connection, primary, sandbox_client):
+    """A worker whose lease ran out and was taken over stops before storing anything."""
+    sync.sync_connection(connection.pk, full=True)
+    sandbox_client.add_event(
+        MAILBOX,
+        primary.remote_id,
+        summary="Late",
+        start=_at(1, 9).isoformat(),
+        end=_at(1, 10).isoformat(),
+    )
+    stale = sync.Lease(connection.pk, "a-worker-that-lost-its-lease")
+    CalendarConnection.objects.filter(pk=connection.pk).update(sync_lease_owner="someone-else")
+    client = connections.provider_for(connection)
+    with pytest.raises(sync.LeaseLost):
+        sync.sync_calendar(client, primary, False, sync.SyncReport(connection.pk), lease=stale)
+    assert "Late" not in _mirror(primary)
