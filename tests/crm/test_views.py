@@ -312,3 +312,18 @@ def test_the_record_renders_in_a_bounded_number_of_queries(
         )
     with django_assert_max_num_queries(12):
         admin_client.get(reverse("crm:contact", args=[contact.pk]))
+
+
+def test_only_the_owner_or_an_admin_changes_a_task(member_client, member_user, admin_user, contact):
+    from crm import services
+
+    task = services.create_task(admin_user, title="Admin's own", contact=contact)
+    for name in ("crm:task_complete", "crm:task_delete"):
+        response = member_client.post(reverse(name, args=[contact.pk, task.pk]))
+        assert response.status_code == 403
+    assert Task.objects.get(pk=task.pk).status == "open"
+    mine = services.create_task(member_user, title="Mine", contact=contact)
+    assert (
+        member_client.post(reverse("crm:task_complete", args=[contact.pk, mine.pk])).status_code
+        == 302
+    )

@@ -323,3 +323,12 @@ def test_watch_delivers_notifications_until_unwatched(provider, sandbox, sandbox
         _event(sandbox_client, 4, 9, calendar="team-cal")
         sandbox.site.notifier.wait()
         assert len([r for r in receiver.received if r.body]) == 1
+
+
+def test_windows_time_zone_names_from_graph_become_iana_zones():
+    from calendars.providers.microsoft import _zone
+
+    assert _zone("Pacific Standard Time").key == "America/Los_Angeles"
+    assert _zone("Central European Standard Time").key in {"Europe/Warsaw", "Europe/Belgrade"}
+    assert _zone("Europe/Warsaw").key == "Europe/Warsaw"
+    assert _zone("Not A Zone").key == "UTC"
