@@ -6,16 +6,13 @@ import pytest
 
 from calendars.models import CalendarConnection
 from tests.conftest import PASSWORD
+from tests.support.browser import sign_in
 
 
 @pytest.fixture
 def signed_in(page, live_server, admin_user, settings, sandbox_client):
     settings.APP_BASE_URL = live_server.url  # the exact redirect URI the provider returns to
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(admin_user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url("**/app/meetings/")
+    sign_in(page, admin_user.email, PASSWORD)
     return page
 
 
@@ -79,11 +76,7 @@ def test_connect_microsoft_365_through_the_consent_page(
     settings.APP_BASE_URL = live_server.url
     # The sandbox's identity platform is https with its own throw-away CA.
     page = browser_page(live_server.url, ignore_https_errors=True)
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(admin_user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url("**/app/meetings/")
+    sign_in(page, admin_user.email, PASSWORD)
     _start(page, "Microsoft 365")
     page.wait_for_url(f"{sandbox.https_url}/**")
     page.get_by_label("Account").select_option("owner@acme.example")

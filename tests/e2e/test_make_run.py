@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from meetings.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.support.browser import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,11 +77,8 @@ def test_make_run_brings_the_app_up_and_the_demo_admin_signs_in(make_run, browse
     assert (Path(log_path.parent) / "db.sqlite3").exists()  # the embedded SQLite database
 
     page = browser_page(base_url)
-    page.goto("/")
-    page.get_by_label("Email").fill(DEMO_EMAIL)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url("**/app/meetings/")
+    page.goto("/")  # the home page sends a visitor to the login form
+    sign_in(page, DEMO_EMAIL, DEMO_PASSWORD)
     assert page.get_by_role("heading", name="Meetings").is_visible()
     assert "Demo Company" in page.locator(".whoami").inner_text()
 

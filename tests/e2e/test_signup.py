@@ -7,6 +7,7 @@ from django.core import mail
 
 from scheduler.models import User
 from tests.conftest import PASSWORD
+from tests.support.browser import sign_in
 
 
 @pytest.mark.e2e
@@ -35,11 +36,7 @@ def test_sign_up_confirm_email_and_reach_the_dashboard(page, live_server):
 
 @pytest.mark.e2e
 def test_member_sees_no_users_link_and_is_refused(page, member_user):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(member_user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url("**/app/meetings/")
+    sign_in(page, member_user.email, PASSWORD)
     page.get_by_role("link", name="Settings", exact=True).click()
     assert page.get_by_role("link", name="Users").count() == 0
     response = page.goto("/app/settings/users/")
