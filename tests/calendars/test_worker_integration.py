@@ -14,6 +14,7 @@ from calendars.providers.base import Attendee, EventWrite
 from calendars.tasks import sweep_calendar_writes, sync_connection
 from crm.models import Meeting
 from crm.services import upsert_contact
+from tests.support.celery import result_of
 
 MAILBOX = "owner@acme.example"
 pytestmark = [pytest.mark.slow]
@@ -39,7 +40,7 @@ def _sync_in_worker(connection_id: int, full: bool = False) -> dict:
     """Sync through the worker, waiting out a sync that already holds the lease (the
     connect flow queues one of its own)."""
     for _ in range(50):
-        report = sync_connection.delay(connection_id, full=full).get(timeout=30)
+        report = result_of(sync_connection.delay(connection_id, full=full), 30)
         if report["claimed"]:
             return report
         time.sleep(0.2)
@@ -118,7 +119,7 @@ def test_two_workers_never_sync_one_connection_at_once(worker_connection, sandbo
     _sync_in_worker(worker_connection.pk, full=True)  # the connect flow's own sync is over
     sandbox_client.fault("google", "slow", email=MAILBOX, delay=0.3, count=40)
     results = [sync_connection.delay(worker_connection.pk) for _ in range(6)]
-    reports = [result.get(timeout=60) for result in results]
+    reports = [result_of(result, 60) for result in results]
     ran = sorted(
         (datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"]))
         for r in reports
