@@ -74,3 +74,32 @@ def test_a_contact_in_warsaw_books_and_then_cancels(
     assert booking.status == "cancelled"
     after = [e for e in sandbox_client.events(MAILBOX, MAILBOX) if e["id"] == booked[0]["id"]]
     assert after[0]["status"] == "cancelled"
+
+
+@pytest.mark.e2e
+def test_a_contact_reschedules_from_the_manage_link(
+    browser_page, live_server, demo_page, sandbox_client, transactional_db
+):
+    page = browser_page(live_server.url, timezone_id="UTC")
+    page.goto("/meetings/intro")
+    page.locator(".day:not([disabled])").first.click()
+    page.locator(".time").first.click()
+    page.get_by_label("First name").fill("Rae")
+    page.get_by_label("Last name").fill("Scheduler")
+    page.get_by_label("Email").fill("rae@client.example")
+    page.get_by_label("Topic *").fill("Moving")
+    page.get_by_role("button", name="Confirm booking").click()
+    page.wait_for_url("**/meetings/manage/**")
+    booking = Booking.objects.get()
+    first_start = booking.start
+
+    page.get_by_role("link", name="Reschedule").click()
+    page.locator(".day:not([disabled])").first.click()
+    page.locator(".time").nth(2).click()
+    page.get_by_role("button", name="Move my meeting here").click()
+    page.wait_for_url("**/meetings/manage/**")
+    booking.refresh_from_db()
+    assert booking.start != first_start and booking.status == "confirmed"
+    assert page.get_by_role("heading", name="You are booked").is_visible()
+    kinds = {i["kind"] for i in sandbox_client.invitations(MAILBOX)}
+    assert "update" in kinds
