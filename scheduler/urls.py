@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from calendars.webhooks import receive as calendar_webhook
-from meetings.public_views import robots
 from scheduler import views
 from scheduler.health import healthz
 
@@ -23,8 +21,8 @@ settings_patterns = (
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("robots.txt", robots, name="robots"),
-    path("webhooks/calendar/<str:provider>/", calendar_webhook, name="calendar_webhook"),
+    path("", include("meetings.site_urls")),
+    path("webhooks/calendar/", include("calendars.webhook_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("app/settings/", include(settings_patterns)),
