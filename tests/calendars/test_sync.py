@@ -1,6 +1,6 @@
 """Sync in: the Event mirror follows the provider (sandbox over HTTP, Google client library)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -10,13 +10,9 @@ from django.utils import timezone
 from calendars import connections, sync
 from calendars.models import CalendarConnection, Event
 from calendars.signals import calendar_access_lost
+from tests.support.times import at as _at
 
 MAILBOX = "owner@acme.example"
-
-
-def _at(days: int, hour: int) -> datetime:
-    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return base + timedelta(days=days, hours=hour)
 
 
 @pytest.fixture

@@ -15,14 +15,10 @@ from calendars.tasks import sweep_calendar_writes, sync_connection
 from crm.models import Meeting
 from crm.services import upsert_contact
 from tests.support.celery import result_of
+from tests.support.times import at as _at
 
 MAILBOX = "owner@acme.example"
 pytestmark = [pytest.mark.slow]
-
-
-def _at(days: int, hour: int) -> datetime:
-    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return base + timedelta(days=days, hours=hour)
 
 
 def _wait_for(condition, seconds: float = 30, step: float = 0.2, poke=None):

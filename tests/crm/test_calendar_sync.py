@@ -11,7 +11,8 @@ from calendars.models import Event
 from calendars.signals import events_changed
 from crm import calendar_sync, services
 from crm.models import Contact, Meeting
-from tests.crm.conftest import MAILBOX, at
+from tests.crm.conftest import MAILBOX
+from tests.support.times import at
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from calendars import outbox
 from calendars.models import CalendarWrite
 from crm import services
 from crm.models import Meeting
-from tests.crm.conftest import MAILBOX, at
+from tests.crm.conftest import MAILBOX
+from tests.support.times import at
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import Contact, Meeting, Task
-from tests.crm.conftest import at
+from tests.support.times import at
 
 pytestmark = pytest.mark.django_db
 

@@ -4,13 +4,13 @@ import pytest
 
 from meetings.models import SchedulingPage
 from tests.calendars.conftest import MAILBOX, connect_google, connection, google_mailbox  # noqa: F401
+from tests.support.times import at
 
 EVERY_DAY = {str(day): [["08:00", "18:00"]] for day in range(7)}
 
 
 def next_day_at(hour: int, days: int = 2) -> datetime:
-    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return base + timedelta(days=days, hours=hour)
+    return at(days, hour)
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def live_page(make_page, admin_user, connection):  # noqa: F811
 @pytest.fixture
 def connect_user(sandbox_client, settings):
     """Give a user a connected sandbox Google calendar (tokens from the control API)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime
 
     from calendars.connections import create_connection
 

@@ -7,7 +7,6 @@ sandbox mailbox the way the connect flow would; everything else here is provider
 
 import importlib
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,15 +21,11 @@ from calendars.providers.base import (
     SyncTokenExpired,
     TransientError,
 )
+from tests.support.times import at as _at
 
 PROVIDERS = ["google", "microsoft", "exchange"]
 OAUTH_PROVIDERS = {"google", "microsoft"}
 EMAIL = "owner@contract.example"
-
-
-def _at(days: int, hour: int) -> datetime:
-    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return base + timedelta(days=days, hours=hour)
 
 
 WINDOW = (_at(-2, 0), _at(60, 0))

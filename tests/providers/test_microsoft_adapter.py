@@ -24,15 +24,11 @@ from calendars.providers.base import (
 from calendars.providers.microsoft import MicrosoftProvider
 from tests.providers.connectors_microsoft import connect
 from tests.support.receiver import Receiver
+from tests.support.times import at as _at
 
 EMAIL = "owner@adapter.example"
 REDIRECT_URI = "http://testserver/settings/calendar/oauth/microsoft/callback"
 WARSAW = "Europe/Warsaw"
-
-
-def _at(days: int, hour: int = 0) -> datetime:
-    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return base + timedelta(days=days, hours=hour)
 
 
 WINDOW = (_at(-1), _at(40))
