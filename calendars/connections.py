@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from calendars.models import Calendar, CalendarConnection
 from calendars.providers import get_provider
 from calendars.providers.base import CalendarProvider, ProviderError, RemoteCalendar
-from calendars.signals import connection_removed
+from calendars.signals import calendar_access_lost, connection_removed
 from scheduler import availability_cache, plans
 from scheduler.models import User
 
@@ -37,22 +38,29 @@ def oauth_module(provider: str):
     return import_module(f"calendars.providers.{provider}")
 
 
-def provider_for(connection: CalendarConnection) -> CalendarProvider:
-    """The provider client for a connection; refreshed credentials are stored at once."""
+def provider_for(connection: CalendarConnection, timeout: float | None = None) -> CalendarProvider:
+    """The provider client for a connection; refreshed credentials are stored at once.
+
+    `timeout` bounds each provider call (seconds); the default is the background timeout.
+    """
 
     def store(credentials: dict) -> None:
         connection.credentials = credentials
         connection.save(update_fields=["credentials_json"])
 
-    return get_provider(connection.provider, connection.credentials, store)
+    return get_provider(connection.provider, connection.credentials, store, timeout=timeout)
 
 
 def create_connection(user: User, provider_name: str, credentials: dict) -> CalendarConnection:
     """Read the account's identity and calendars, then store the connection.
 
     Provider calls happen before the transaction; nothing is saved if any of them fails.
+    The caller queues the first full sync (`sync.queue_sync(connection.pk, full=True)`).
     """
-    client = get_provider(provider_name, credentials)
+    # The person is waiting on the connect page: every call gets the interactive timeout.
+    client = get_provider(
+        provider_name, credentials, timeout=settings.PROVIDER_INTERACTIVE_TIMEOUT_SECONDS
+    )
     email = client.account_email()
     remote_calendars = client.list_calendars()
     credentials = client.credentials  # may have been refreshed while listing
@@ -79,7 +87,6 @@ def create_connection(user: User, provider_name: str, credentials: dict) -> Cale
         connection.save()
         _store_calendars(connection, remote_calendars)
         availability_cache.bump([user.pk])
-    _queue_first_sync(connection.pk)
     return connection
 
 
@@ -94,18 +101,6 @@ def _reconnecting(user: User, provider_name: str, email: str) -> CalendarConnect
             f"Reconnect {broken[0].account_email}, or disconnect it before connecting another."
         )
     return None
-
-
-def _queue_first_sync(connection_id: int) -> None:
-    queue_sync(connection_id, full=True)
-
-
-def queue_sync(connection_id: int, full: bool = False) -> None:
-    """Sync this connection soon, after the current transaction commits."""
-    from calendars.tasks import sync_connection  # tasks import this module
-
-    CalendarConnection.objects.filter(pk=connection_id).update(next_sync_at=timezone.now())
-    sync_connection.delay_on_commit(connection_id, full=full)
 
 
 def check_exchange(email: str, password: str, username: str, ews_url: str, version: str) -> dict:
@@ -143,6 +138,19 @@ def _store_calendars(connection: CalendarConnection, remote: list[RemoteCalendar
     return lost
 
 
+def lose_calendars(lost: list[Calendar]) -> None:
+    """These calendars can no longer be read: mark them inactive and tell upper layers (a
+    page with an inactive availability calendar stops taking bookings, SPEC §1.4)."""
+    for calendar in lost:
+        if calendar.is_active:
+            calendar.is_active = False
+            calendar.save(update_fields=["is_active"])
+    if lost:
+        availability_cache.bump({calendar.connection.user_id for calendar in lost})
+    for calendar in lost:
+        calendar_access_lost.send(sender=Calendar, calendar_id=calendar.pk)
+
+
 def refresh_calendars(connection: CalendarConnection, client: CalendarProvider) -> list[Calendar]:
     """Bring the calendar list up to date; returns calendars that just lost access."""
     return _store_calendars(connection, client.list_calendars())
@@ -153,7 +161,7 @@ def disconnect(connection: CalendarConnection) -> None:
 
     Provider-side clean-up is best effort: a revoked grant must not keep a user connected.
     """
-    client = provider_for(connection)
+    client = provider_for(connection, timeout=settings.PROVIDER_INTERACTIVE_TIMEOUT_SECONDS)
     for calendar in connection.calendars.exclude(channel_id=""):
         try:
             client.unwatch(calendar.watch_channel())
@@ -173,8 +181,12 @@ def disconnect(connection: CalendarConnection) -> None:
 
 
 def mark_reconnect_required(connection: CalendarConnection, reason: str) -> bool:
-    """Flag the connection; returns True the first time (the caller emails the user once)."""
+    """Flag the connection; returns True the first time (the caller emails the user once).
+
+    The user's pages switch to taking requests at once (their cached slots carry the mode)."""
     now = timezone.now()
+    connection.status = CalendarConnection.Status.RECONNECT_REQUIRED
+    availability_cache.bump([connection.user_id])
     updated = CalendarConnection.objects.filter(
         pk=connection.pk, reconnect_notified_at__isnull=True
     ).update(

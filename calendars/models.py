@@ -53,9 +53,12 @@ class CalendarConnection(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     reconnect_notified_at = models.DateTimeField(null=True, blank=True)
-    # A sync holds this lease; a worker that dies mid-sync loses it when it runs out.
+    # A sync holds this lease (scheduler.leases); a worker that dies mid-sync loses it when
+    # it runs out. A sync asked for after the running one started runs when that one ends.
     sync_lease_owner = models.CharField(max_length=64, blank=True, default="")
     sync_lease_until = models.DateTimeField(null=True, blank=True)
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_started_at = models.DateTimeField(null=True, blank=True)
     sync_failures = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
@@ -211,6 +214,9 @@ class CalendarWrite(models.Model):
     ref = models.CharField(
         max_length=100, blank=True, help_text="What asked for it, e.g. crm.meeting:12"
     )
+    # The worker sending it holds this lease (scheduler.leases), never a row lock.
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
 from calendars import connections, notifications
-from calendars.models import Calendar, CalendarConnection, CalendarWrite
+from calendars.models import Calendar, CalendarConnection, CalendarWrite, Event
 from calendars.providers.base import (
     Attendee,
     EventWrite,
@@ -24,6 +25,8 @@ from calendars.providers.base import (
     ReconnectRequired,
 )
 from calendars.signals import write_completed
+from scheduler import availability_cache, leases
+from scheduler.retry import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +59,6 @@ def enqueue(
         remote_event_id=remote_event_id,
         ref=ref,
     )
-    from calendars.tasks import send_calendar_write  # tasks import this module
-
     send_calendar_write.delay_on_commit(write.pk)
     return write
 
@@ -94,28 +95,44 @@ def _event(write: CalendarWrite) -> EventWrite:
 
 # --- Sending ----------------------------------------------------------------------------
 
+# A write's lease is renewed while its provider call runs; a worker that dies mid-write frees
+# it within this many seconds, and the sweeper sends it again (the idempotency key makes the
+# second attempt find the event the first one created).
+LEASE_SECONDS = 15
+
+
+@shared_task(name="calendars.tasks.send_calendar_write")
+def send_calendar_write(write_id: int) -> str:
+    return process(write_id)
+
 
 def process(write_id: int) -> str:
-    """Send one write if it is due and nothing earlier for its event is still pending.
+    """Send one pending write unless another worker is sending it or an earlier write of the
+    same event is still pending (writes of one event go out in order).
 
-    The row stays locked while the provider is called, so the after-commit task and the
-    sweeper can never send the same write twice at once.
+    No database lock or transaction is held while the provider is called: the write is
+    claimed with a lease, and the outcome is stored afterwards in a short transaction that
+    checks the lease is still ours.
     """
-    with transaction.atomic():
-        write = (
-            CalendarWrite.objects.select_for_update(skip_locked=True)
-            .select_related("connection", "calendar")
-            .filter(pk=write_id, state=CalendarWrite.State.PENDING)
-            .first()
-        )
-        if write is None:
-            return "skipped"
-        if _earlier_pending(write):
-            return "waiting"
-        if write.connection.needs_reconnect:
-            _postpone(write, RECONNECT_RETRY, "The calendar connection needs reconnecting.")
-            return "postponed"
-        return _send(write)
+    lease = leases.claim(
+        CalendarWrite, write_id, seconds=LEASE_SECONDS, state=CalendarWrite.State.PENDING
+    )
+    if lease is None:
+        return "skipped"
+    write = CalendarWrite.objects.select_related("connection", "calendar").get(pk=write_id)
+    if _earlier_pending(write):
+        lease.release()
+        # The earlier write may have finished between the check and the release, and then
+        # its follow-up found this one leased: look again rather than wait for the sweeper.
+        return process(write_id) if not _earlier_pending(write) else "waiting"
+    if write.connection.needs_reconnect:
+        _postpone(write, lease, RECONNECT_RETRY, "The calendar connection needs reconnecting.")
+        return "postponed"
+    with lease:
+        outcome = _send(write, lease)
+    if outcome == "done":
+        _send_next(write)
+    return outcome
 
 
 def _earlier_pending(write: CalendarWrite) -> bool:
@@ -128,45 +145,94 @@ def _earlier_pending(write: CalendarWrite) -> bool:
     ).exists()
 
 
-def _send(write: CalendarWrite) -> str:
+def _send_next(write: CalendarWrite) -> None:
+    """The next pending write of the same event waited for this one: send it now."""
+    following = (
+        CalendarWrite.objects.filter(
+            connection_id=write.connection_id,
+            key=write.key,
+            state=CalendarWrite.State.PENDING,
+            pk__gt=write.pk,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        send_calendar_write.delay(following)
+
+
+def _send(write: CalendarWrite, lease: leases.Lease) -> str:
     client = connections.provider_for(write.connection)
     try:
         remote_id = _perform(client, write)
     except RateLimited as exc:
-        _postpone(write, timedelta(seconds=exc.retry_after), str(exc))
+        _postpone(write, lease, timedelta(seconds=exc.retry_after), str(exc))
         return "rate limited"
     except ReconnectRequired as exc:
         if connections.mark_reconnect_required(write.connection, str(exc)):
-            transaction.on_commit(lambda: notifications.send_reconnect_email(write.connection_id))
-        _postpone(write, RECONNECT_RETRY, str(exc))
+            notifications.queue_reconnect_email(write.connection_id)
+        _postpone(write, lease, RECONNECT_RETRY, str(exc))
         return "postponed"
     except ProviderError as exc:
         if exc.permanent:  # refused for good (lost access, bad request): record and show
-            _fail(write, str(exc))
+            _fail(write, lease, str(exc))
             return "failed"
-        return _retry(write, exc)
+        return _retry(write, lease, exc)
     except Exception as exc:  # anything unforeseen is retried too, and logged in full
         logger.exception("calendar write raised unexpectedly", extra={"write": write.pk})
-        return _retry(write, exc)
-    write.state, write.remote_event_id, write.done_at = (
-        CalendarWrite.State.DONE,
-        remote_id,
-        timezone.now(),
-    )
-    write.attempts += 1
-    write.last_error = ""
-    write.save(update_fields=["state", "remote_event_id", "done_at", "attempts", "last_error"])
-    transaction.on_commit(
-        lambda: write_completed.send(
-            sender=CalendarWrite,
-            write_id=write.pk,
-            key=write.key,
-            ref=write.ref,
-            action=write.action,
-            remote_event_id=remote_id,
-        )
-    )
+        return _retry(write, lease, exc)
+    _done(write, lease, remote_id)
     return "done"
+
+
+def _done(write: CalendarWrite, lease: leases.Lease, remote_id: str) -> None:
+    with transaction.atomic():
+        try:
+            lease.check()
+        except leases.LeaseLost:
+            # Another worker re-sent it after our lease ran out; the idempotency key made
+            # both attempts the same event, and the other worker records the outcome.
+            return
+        CalendarWrite.objects.filter(pk=write.pk).update(
+            state=CalendarWrite.State.DONE,
+            remote_event_id=remote_id,
+            done_at=timezone.now(),
+            attempts=write.attempts + 1,
+            last_error="",
+            lease_owner="",
+            lease_until=None,
+        )
+        write_through(write, remote_id)
+        transaction.on_commit(
+            lambda: write_completed.send(
+                sender=CalendarWrite,
+                write_id=write.pk,
+                key=write.key,
+                ref=write.ref,
+                action=write.action,
+                remote_event_id=remote_id,
+            )
+        )
+
+
+def write_through(write: CalendarWrite, remote_id: str) -> None:
+    """Bring the mirror in line with what the app just wrote, without waiting for the next
+    sync: a deleted event stops blocking its time at once (a cancelled booking's time is
+    offered again), a moved one blocks its new time. The next sync confirms or corrects it."""
+    mirror = Event.objects.filter(calendar_id=write.calendar_id)
+    if write.action == Action.DELETE:
+        deleted, _ = mirror.filter(app_key=write.key).delete()
+        if remote_id:
+            deleted += mirror.filter(remote_id=remote_id).delete()[0]
+        if deleted:
+            availability_cache.bump([write.connection.user_id])
+        return
+    if write.action == Action.UPDATE and remote_id and write.payload:
+        event = _event(write)
+        moved = mirror.filter(remote_id=remote_id).update(start=event.start, end=event.end)
+        if moved:
+            availability_cache.bump([write.connection.user_id])
 
 
 def _perform(client, write: CalendarWrite) -> str:
@@ -199,29 +265,26 @@ def _created_remote_id(write: CalendarWrite) -> str:
     return created.remote_event_id if created else ""
 
 
-def _retry(write: CalendarWrite, error: Exception) -> str:
+def _retry(write: CalendarWrite, lease: leases.Lease, error: Exception) -> str:
     if write.attempts + 1 >= MAX_ATTEMPTS:
-        _fail(write, str(error))
+        _fail(write, lease, str(error))
         return "failed"
-    _postpone(write, _backoff(write.attempts + 1), str(error))
+    _postpone(write, lease, backoff(write.attempts + 1), str(error))
     return "retrying"
 
 
-def _backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=5 * 2**attempts), timedelta(hours=1))
+def _postpone(write: CalendarWrite, lease: leases.Lease, delay: timedelta, error: str) -> None:
+    lease.release(
+        attempts=write.attempts + 1,
+        next_attempt_at=timezone.now() + delay,
+        last_error=error[:2000],
+    )
 
 
-def _postpone(write: CalendarWrite, delay: timedelta, error: str) -> None:
-    write.attempts += 1
-    write.next_attempt_at = timezone.now() + delay
-    write.last_error = error
-    write.save(update_fields=["attempts", "next_attempt_at", "last_error"])
-
-
-def _fail(write: CalendarWrite, error: str) -> None:
-    write.attempts += 1
-    write.state, write.last_error = CalendarWrite.State.FAILED, error
-    write.save(update_fields=["attempts", "state", "last_error"])
+def _fail(write: CalendarWrite, lease: leases.Lease, error: str) -> None:
+    lease.release(
+        attempts=write.attempts + 1, state=CalendarWrite.State.FAILED, last_error=error[:2000]
+    )
     logger.error("calendar write failed", extra={"write": write.pk, "error": error})
 
 

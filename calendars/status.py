@@ -28,6 +28,12 @@ def _in(moment) -> str:
     return f"in {timeuntil(moment, timezone.now()).split(',')[0]}"
 
 
+def _reason(error: str) -> str:
+    """ ": <the provider's reason>" as part of a sentence (no doubled full stop)."""
+    error = error.strip().rstrip(".")
+    return f": {error}" if error else ""
+
+
 def connection_status(connection: CalendarConnection) -> Status:
     provider = connection.get_provider_display()
     if connection.needs_reconnect:
@@ -35,8 +41,8 @@ def connection_status(connection: CalendarConnection) -> Status:
             "problem",
             "Reconnect required",
             f"{provider} stopped accepting this connection"
-            f"{': ' + connection.last_error if connection.last_error else ''}. Nothing syncs "
-            "until you reconnect; your scheduling pages take meeting requests meanwhile.",
+            f"{_reason(connection.last_error)}. Nothing syncs until you reconnect; your "
+            "scheduling pages take meeting requests meanwhile, which you answer in Meetings.",
         )
     next_sync = f"next sync {_in(connection.next_sync_at)}"
     failed = connection.writes.filter(state=CalendarWrite.State.FAILED).order_by("-pk")
@@ -61,6 +67,12 @@ def connection_status(connection: CalendarConnection) -> Status:
 
 
 def calendar_status(calendar: Calendar) -> Status:
+    if calendar.connection.needs_reconnect and calendar.is_active:
+        return Status(
+            "problem",
+            "Not syncing",
+            "The connection needs reconnecting; what is shown of this calendar may be out of date.",
+        )
     if calendar.is_task_calendar:
         return Status("ok", "Task calendar", "Holds your CRM tasks with a due date.")
     if not calendar.is_active:

@@ -1,18 +1,21 @@
 """Sync in: bring the Event mirror of a connection up to date with its provider.
 
 One sync of a connection runs at a time: a worker claims a lease on the connection row
-before it talks to the provider and gives it back afterwards. A worker that dies mid-sync
-simply lets the lease run out, and the next dispatch picks the connection up again.
+before it talks to the provider, renews it while it works and gives it back afterwards; no
+database lock or transaction is held while the provider is called. A worker that dies
+mid-sync stops renewing, so its lease runs out within seconds and a waiting sync (a push
+notification's) takes over. A sync asked for while one runs is not lost: the running one
+sees the request when it ends and the task runs another.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -29,20 +32,23 @@ from calendars.providers.base import (
     RemoteEvent,
     SyncTokenExpired,
 )
-from calendars.signals import calendar_access_lost, events_changed
-from scheduler import availability_cache
+from calendars.signals import events_changed
+from scheduler import availability_cache, leases
+from scheduler.retry import backoff
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
-MAX_BACKOFF = timedelta(hours=1)
+# A sync renews its lease every few seconds while it runs (scheduler.leases); a worker that
+# dies mid-sync, even by SIGKILL, frees the connection within this many seconds.
+LEASE_SECONDS = 15
 PAST_DAYS, FUTURE_DAYS = 30, 400
 FULL_SYNC_EVERY = timedelta(days=7)
+RETRY_FIRST, RETRY_CAP = timedelta(seconds=30), timedelta(hours=1)
 
 
 @dataclass
 class SyncReport:
-    """What one sync did, for logs, the management command and tests."""
+    """What one sync did, for logs, the management command, tests and the task's follow-ups."""
 
     connection_id: int
     claimed: bool = True
@@ -53,59 +59,15 @@ class SyncReport:
     full_resyncs: int = 0
     calendars_lost: list[str] = field(default_factory=list)
     error: str = ""
+    # Not claimed: seconds until the lease that blocked this sync runs out, when a sync was
+    # asked for after the running one started (the caller retries then).
+    lease_free_in: float | None = None
+    # Claimed: a sync was asked for while this one ran (a push notification): run another.
+    again: bool = False
 
 
 def sync_window(now: datetime) -> tuple[datetime, datetime]:
     return now - timedelta(days=PAST_DAYS), now + timedelta(days=FUTURE_DAYS)
-
-
-# --- Lease ------------------------------------------------------------------------------
-
-
-def claim(connection_id: int) -> str | None:
-    """Take the connection's sync lease; None when another sync holds it."""
-    owner, now = uuid.uuid4().hex, timezone.now()
-    claimed = (
-        CalendarConnection.objects.filter(pk=connection_id)
-        .filter(Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now))
-        .update(sync_lease_owner=owner, sync_lease_until=now + LEASE)
-    )
-    return owner if claimed else None
-
-
-class LeaseLost(Exception):
-    """Another worker took the connection over (this one was too slow): stop, write nothing."""
-
-
-@dataclass(frozen=True)
-class Lease:
-    connection_id: int
-    owner: str
-
-    def renew(self) -> None:
-        """Keep the lease while pages are still coming in."""
-        renewed = CalendarConnection.objects.filter(
-            pk=self.connection_id, sync_lease_owner=self.owner
-        ).update(sync_lease_until=timezone.now() + LEASE)
-        if not renewed:
-            raise LeaseLost
-
-    def hold(self) -> None:
-        """Inside the transaction that stores the changes: lock the connection row and make
-        sure the lease is still ours, so a superseded sync can never overwrite a newer one."""
-        held = (
-            CalendarConnection.objects.select_for_update()
-            .filter(pk=self.connection_id, sync_lease_owner=self.owner)
-            .exists()
-        )
-        if not held:
-            raise LeaseLost
-
-
-def release(connection_id: int, owner: str) -> None:
-    CalendarConnection.objects.filter(pk=connection_id, sync_lease_owner=owner).update(
-        sync_lease_owner="", sync_lease_until=None
-    )
 
 
 # --- Sync -------------------------------------------------------------------------------
@@ -120,44 +82,71 @@ def sync_connection(
     """Sync one connection now, unless another sync of it is running (then claimed=False).
 
     `on_page` hears about every page read, for progress displays."""
-    owner = claim(connection_id)
-    if owner is None:
-        return SyncReport(connection_id, claimed=False)
     started = timezone.now()
+    lease = leases.claim(CalendarConnection, connection_id, prefix="sync_", seconds=LEASE_SECONDS)
+    if lease is None:
+        return _not_claimed(connection_id)
+    CalendarConnection.objects.filter(pk=connection_id).update(sync_started_at=started)
     try:
-        connection = CalendarConnection.objects.select_related("user").get(pk=connection_id)
-        report = _sync_claimed(connection, full, on_page, Lease(connection_id, owner))
+        with lease:
+            connection = CalendarConnection.objects.select_related("user").get(pk=connection_id)
+            report = _sync_claimed(connection, full, on_page, lease)
     finally:
-        release(connection_id, owner)
+        lease.release()
     report.started_at, report.finished_at = started.isoformat(), timezone.now().isoformat()
+    report.again = CalendarConnection.objects.filter(
+        pk=connection_id, sync_requested_at__gt=started
+    ).exists()
+    return report
+
+
+def _not_claimed(connection_id: int) -> SyncReport:
+    report = SyncReport(connection_id, claimed=False)
+    row = (
+        CalendarConnection.objects.filter(pk=connection_id)
+        .values("sync_lease_until", "sync_requested_at", "sync_started_at")
+        .first()
+    )
+    if row and row["sync_lease_until"] and row["sync_requested_at"]:
+        asked_later = row["sync_started_at"] is None or (
+            row["sync_requested_at"] > row["sync_started_at"]
+        )
+        if asked_later:
+            wait = (row["sync_lease_until"] - timezone.now()).total_seconds()
+            report.lease_free_in = max(wait, 0.0)
     return report
 
 
 def _sync_claimed(
-    connection: CalendarConnection, full: bool, on_page: PageCallback | None, lease: Lease
+    connection: CalendarConnection, full: bool, on_page: PageCallback | None, lease
 ) -> SyncReport:
     report = SyncReport(connection.pk)
     if connection.needs_reconnect:
         report.error = "reconnect required"
         return report
-    client = connections.provider_for(connection)
     try:
+        client = connections.provider_for(connection)
         _lose_calendars(connections.refresh_calendars(connection, client), report)
         for calendar in _mirrored(connection):
             _sync_calendar_safely(client, calendar, full, report, on_page, lease)
             if calendar.is_active:
                 push.ensure_channel(client, calendar)
-    except LeaseLost:
+    except leases.LeaseLost:
         report.error = "superseded by another sync of this connection"
         return report
     except ReconnectRequired as exc:
         report.error = str(exc)
         if connections.mark_reconnect_required(connection, str(exc)):
-            notifications.send_reconnect_email(connection.pk)
+            notifications.queue_reconnect_email(connection.pk)
         return report
     except ProviderError as exc:
         report.error = str(exc)
         _schedule_retry(connection, exc)
+        return report
+    except Exception as exc:  # a bug or a database blip: recorded, backed off, retried
+        logger.exception("calendar sync raised unexpectedly", extra={"connection": connection.pk})
+        report.error = f"Unexpected error ({type(exc).__name__}); it was logged."
+        _schedule_retry(connection, exc, message=report.error)
         return report
     _record_success(connection)
     return report
@@ -171,22 +160,17 @@ def _mirrored(connection: CalendarConnection):
 
 
 def _sync_calendar_safely(
-    client, calendar: Calendar, full: bool, report, on_page, lease: Lease
+    client, calendar: Calendar, full: bool, report, on_page, lease: leases.Lease
 ) -> None:
     try:
         sync_calendar(client, calendar, full, report, on_page, lease)
     except CalendarAccessLost:
-        calendar.is_active = False
-        calendar.save(update_fields=["is_active"])
         _lose_calendars([calendar], report)
 
 
 def _lose_calendars(lost: list[Calendar], report: SyncReport) -> None:
-    if lost:
-        availability_cache.bump([lost[0].connection.user_id])
-    for calendar in lost:
-        report.calendars_lost.append(calendar.name)
-        calendar_access_lost.send(sender=Calendar, calendar_id=calendar.pk)
+    report.calendars_lost += [calendar.name for calendar in lost]
+    connections.lose_calendars(lost)
 
 
 def sync_calendar(
@@ -195,7 +179,7 @@ def sync_calendar(
     full: bool,
     report: SyncReport,
     on_page: PageCallback | None = None,
-    lease: Lease | None = None,
+    lease: leases.Lease | None = None,
 ) -> None:
     """Page through the calendar's changes and apply them to the mirror in one transaction.
 
@@ -217,7 +201,7 @@ def sync_calendar(
     next_token = next((p.next_sync_token for p in reversed(pages) if p.next_sync_token), None)
     with transaction.atomic():
         if lease is not None:
-            lease.hold()
+            lease.check()
         if not token:
             # A full sync replaces the mirror: anything not listed is gone.
             removed |= set(
@@ -241,7 +225,7 @@ def sync_calendar(
     report.removed += len(removed)
 
 
-def _read(client, calendar: Calendar, token: str, on_page, lease: Lease | None) -> list:
+def _read(client, calendar: Calendar, token: str, on_page, lease: leases.Lease | None) -> list:
     pages = []
     for page in client.changes(calendar.remote_id, token or None, sync_window(timezone.now())):
         pages.append(page)
@@ -340,25 +324,60 @@ def _record_success(connection: CalendarConnection) -> None:
     )
 
 
-def _schedule_retry(connection: CalendarConnection, error: ProviderError) -> None:
-    """Back off: the provider's own delay when it gave one, else exponential with a cap."""
+def _schedule_retry(connection: CalendarConnection, error: Exception, message: str = "") -> None:
+    """Back off: the provider's own delay when it gave one, else the shared backoff."""
     failures = connection.sync_failures + 1
     if isinstance(error, RateLimited):
         delay = timedelta(seconds=error.retry_after)
     else:
-        delay = min(timedelta(seconds=30 * 2 ** min(failures, 10)), MAX_BACKOFF)
+        delay = backoff(failures, first=RETRY_FIRST, cap=RETRY_CAP)
+    permanent = getattr(error, "permanent", False)
     now = timezone.now()
     CalendarConnection.objects.filter(pk=connection.pk).update(
-        status=CalendarConnection.Status.ERROR if error.permanent else connection.status,
+        status=CalendarConnection.Status.ERROR if permanent else connection.status,
         next_sync_at=now + delay,
         sync_failures=failures,
-        last_error=str(error),
+        last_error=(message or str(error))[:2000],
         last_error_at=now,
     )
     logger.warning(
         "calendar sync failed",
         extra={"connection": connection.pk, "error": str(error), "retry_in": delay.total_seconds()},
     )
+
+
+def queue_sync(connection_id: int, full: bool = False) -> None:
+    """Sync this connection soon, after the current transaction commits. A sync that is
+    running already will run again when it ends (the request is kept on the row)."""
+    now = timezone.now()
+    CalendarConnection.objects.filter(pk=connection_id).update(
+        next_sync_at=now, sync_requested_at=now
+    )
+    sync_connection_task.delay_on_commit(connection_id, full=full)
+
+
+# At most this many follow-ups wait for a blocking lease to run out; after that the
+# dispatcher (every minute) picks the connection up, since it is due.
+FOLLOW_UPS = 3
+
+
+@shared_task(
+    name="calendars.tasks.sync_connection",
+    ignore_result=False,
+    soft_time_limit=600,  # a first full sync of a big mailbox takes a while
+    time_limit=660,
+)
+def sync_connection_task(connection_id: int, full: bool = False, follow_up: int = 0) -> dict:
+    report = sync_connection(connection_id, full=full)
+    if report.again:
+        sync_connection_task.delay(connection_id)
+    elif report.lease_free_in is not None and follow_up < FOLLOW_UPS:
+        # Asked for while another sync held the lease: if that worker died, its lease runs
+        # out soon; try again then instead of waiting for the next poll.
+        sync_connection_task.apply_async(
+            (connection_id, full, follow_up + 1), countdown=report.lease_free_in + 0.5
+        )
+    return asdict(report)
 
 
 def due_connection_ids(now: datetime | None = None, limit: int = 500) -> list[int]:

@@ -1,4 +1,6 @@
-from dataclasses import asdict
+"""Periodic tasks of the calendars app (sent by beat); the tasks that do one piece of work
+live beside their service: `sync.sync_connection_task`, `outbox.send_calendar_write`."""
+
 from datetime import timedelta
 
 from celery import shared_task
@@ -10,10 +12,9 @@ from calendars.models import CalendarConnection
 # Long enough for a normal sync to claim its lease before the next dispatch.
 DISPATCH_HOLD = timedelta(minutes=2)
 
-
-@shared_task(ignore_result=False)
-def sync_connection(connection_id: int, full: bool = False) -> dict:
-    return asdict(sync.sync_connection(connection_id, full=full))
+# Kept under their historical names for callers and tests.
+sync_connection = sync.sync_connection_task
+send_calendar_write = outbox.send_calendar_write
 
 
 @shared_task
@@ -25,16 +26,11 @@ def dispatch_due_syncs() -> int:
         next_sync_at=timezone.now() + DISPATCH_HOLD
     )
     for connection_id in ids:
-        sync_connection.delay(connection_id)
+        sync.sync_connection_task.delay(connection_id)
     return len(ids)
 
 
 @shared_task
-def send_calendar_write(write_id: int) -> str:
-    return outbox.process(write_id)
-
-
-@shared_task
 def sweep_calendar_writes() -> dict:
-    """Sent by beat every minute: retry every write that is due."""
+    """Sent by beat: retry every write that is due (and any a dead worker left behind)."""
     return outbox.sweep()

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from calendars import connections, settings_page
+from calendars import connections, settings_page, sync
 from calendars.forms import ConnectionOptionsForm, ExchangeConnectForm
 from calendars.models import Calendar, CalendarConnection, Provider
 from calendars.providers.base import (
@@ -84,7 +84,7 @@ def _save_options(form: ConnectionOptionsForm) -> None:
             calendar.for_availability = wanted
             calendar.save(update_fields=["for_availability"])
     # Newly chosen calendars need their events mirrored before pages can rely on them.
-    connections.queue_sync(connection.pk)
+    sync.queue_sync(connection.pk)
     availability_cache.bump([connection.user_id])
 
 
@@ -169,7 +169,8 @@ def oauth_callback(request, provider: str):
         credentials = connections.oauth_module(provider).complete_authorization(
             _redirect_uri(provider), flow["pending"], request.GET.dict()
         )
-        connections.create_connection(request.user, provider, credentials)
+        connection = connections.create_connection(request.user, provider, credentials)
+        sync.queue_sync(connection.pk, full=True)
     except ProviderError as exc:
         return _oauth_failed(
             request, f"{Provider(provider).label} did not accept the sign-in: {exc}"
@@ -193,7 +194,8 @@ def connect_exchange(request):
     if request.method == "POST" and form.is_valid():
         try:
             credentials = connections.check_exchange(**_exchange_fields(form.cleaned_data))
-            connections.create_connection(request.user, "exchange", credentials)
+            connection = connections.create_connection(request.user, "exchange", credentials)
+            sync.queue_sync(connection.pk, full=True)
         except (ProviderError, PermissionError) as exc:
             form.add_error(_exchange_error_field(exc), _exchange_message(exc))
         else:

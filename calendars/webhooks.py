@@ -9,7 +9,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFou
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calendars import connections
+from calendars import sync
 from calendars.models import Calendar
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def google(request):
     if calendar is None:
         return HttpResponseNotFound("unknown channel")
     if request.headers.get("X-Goog-Resource-State") != "sync":  # "sync" only opens a channel
-        connections.queue_sync(calendar.connection_id)
+        sync.queue_sync(calendar.connection_id)
     return HttpResponse(status=200)
 
 
@@ -53,7 +53,7 @@ def microsoft(request):
         if calendar is not None:
             due.add(calendar.connection_id)
     for connection_id in due:
-        connections.queue_sync(connection_id)
+        sync.queue_sync(connection_id)
     return HttpResponse(status=202)
 
 

@@ -53,6 +53,7 @@ class Meeting(models.Model):
         INTEGRATION = "integration", "Integration"
 
     class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"  # a meeting request the owner has not accepted
         SCHEDULED = "scheduled", "Scheduled"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -96,6 +97,10 @@ class Meeting(models.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == self.Status.CANCELLED
+
+    @property
+    def is_requested(self) -> bool:
+        return self.status == self.Status.REQUESTED
 
 
 class Task(models.Model):

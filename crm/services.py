@@ -78,9 +78,12 @@ def upsert_contact(
     first_name: str = "",
     last_name: str = "",
     owner: User | None = None,
+    fill_only: bool = False,
 ) -> Contact:
     """The account's contact with this address, created if needed; names given replace the
-    stored ones, and an owner is set only where there is none.
+    stored ones (only empty ones with `fill_only`, for what anonymous visitors type: a
+    booking must never rename an existing contact), and an owner is set only where there is
+    none.
 
     Concurrent calls for one address end with one contact: the loser of the insert race
     hits the unique index, rolls back to its savepoint and updates the winner's row.
@@ -93,13 +96,21 @@ def upsert_contact(
             )
         except DuplicateContact:
             contact = find_contact(account, email, lock=True)
-    _update_contact(contact, first_name=first_name, last_name=last_name, owner=owner)
+    _update_contact(
+        contact, first_name=first_name, last_name=last_name, owner=owner, fill_only=fill_only
+    )
     return contact
 
 
-def _update_contact(contact: Contact, *, first_name: str, last_name: str, owner) -> None:
+def _update_contact(
+    contact: Contact, *, first_name: str, last_name: str, owner, fill_only: bool
+) -> None:
     changes = {"first_name": first_name, "last_name": last_name}
-    changes = {field: value for field, value in changes.items() if value}
+    changes = {
+        field: value
+        for field, value in changes.items()
+        if value and not (fill_only and getattr(contact, field))
+    }
     if owner is not None and contact.owner_id is None:
         changes["owner"] = owner
     for field, value in changes.items():
@@ -138,18 +149,22 @@ def create_meeting(
     source: str = Meeting.Source.CRM,
     calendar: Calendar | None = None,
     guests: Iterable[str] = (),
+    status: str = Meeting.Status.SCHEDULED,
 ) -> Meeting:
     """Log a meeting on contacts of the owner's account; a CRM meeting also sends the
     contacts an invitation from the owner's calendar when calendar sync is on.
 
     `calendar` writes the meeting to that calendar whatever calendar sync says (a booking
     always lands in the host's default personal calendar, SPEC §1.4); `guests` are extra
-    attendees who are not contacts (the other hosts of a group page).
+    attendees who are not contacts (the other hosts of a group page). A REQUESTED meeting
+    (a meeting request) is only logged until `confirm_meeting`.
     """
     contacts = list(contacts)
     _check_meeting(owner, contacts, start, end)
     if calendar is None and source in PUSHED_SOURCES:
         calendar = invitation_calendar(owner)
+    if status == Meeting.Status.REQUESTED:
+        calendar = None
     with transaction.atomic():
         meeting = Meeting.objects.create(
             account_id=owner.account_id,
@@ -160,6 +175,7 @@ def create_meeting(
             description=description,
             location=location,
             source=source,
+            status=status,
             guest_emails=sorted({email.lower() for email in guests}),
             calendar_event_key=uuid.uuid4().hex if calendar else "",
         )
@@ -241,6 +257,31 @@ def cancel_meeting(meeting: Meeting) -> Meeting:
             meeting.calendar_event_key,
             calendar=pushed.calendar,
             remote_event_id=meeting.calendar_remote_id,
+            ref=f"{MEETING_REF}{meeting.pk}",
+        )
+    return meeting
+
+
+@transaction.atomic
+def confirm_meeting(
+    meeting: Meeting, *, start: datetime, end: datetime, calendar: Calendar | None
+) -> Meeting:
+    """A meeting request was accepted: schedule it at `start` and, with a calendar, send the
+    invitation from it (as `create_meeting` would have)."""
+    meeting = _locked(meeting)
+    if not meeting.is_requested:
+        raise ValueError("Only a requested meeting can be confirmed.")
+    _check_meeting(meeting.owner, [], start, end)
+    meeting.status, meeting.start, meeting.end = Meeting.Status.SCHEDULED, start, end
+    meeting.calendar_event_key = uuid.uuid4().hex if calendar else ""
+    meeting.save(update_fields=["status", "start", "end", "calendar_event_key"])
+    if calendar:
+        outbox.enqueue(
+            calendar.connection,
+            Action.CREATE,
+            meeting.calendar_event_key,
+            _event_write(meeting, meeting.contacts.all()),
+            calendar=calendar,
             ref=f"{MEETING_REF}{meeting.pk}",
         )
     return meeting

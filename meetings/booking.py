@@ -1,49 +1,57 @@
 """Booking, rescheduling and cancelling (DESIGN flow 5).
 
-A booking is checked three times: against the provider's live free/busy where the host's
-connection is healthy (before any lock is taken, so no network call ever holds one), again
-against the mirror and existing reservations while the hosts' rows are locked, and finally by
+A booking is decided by the same function that lists the page's slots (`slots.free_hosts`
+is `slots.offered_slots` for one start), over the same data: the page never offers a time it
+would refuse, nor refuses one it offers. That data is checked three times: against the
+providers' live free/busy where the hosts' connections are healthy (all hosts at once, within
+a time budget, before any lock is taken, so no network call ever holds one), again against
+the mirror and existing reservations while the hosts' rows are locked, and finally by
 PostgreSQL's exclusion constraint on reservations, which makes an overlap impossible even if
 the code above were wrong.
+
+The page's state comes from its hosts' calendar health (`HostData.plan`): healthy → a
+booking; no calendar, or one that needs reconnecting → a meeting request (the host decides,
+meetings.requests); an inactive availability calendar → refused, and its owner told.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from calendars import connections as calendar_connections
+from calendars import freebusy
 from calendars.models import Calendar
-from calendars.providers.base import ProviderError
 from crm import services as crm
 from crm.models import Meeting
 from meetings import availability as engine
-from meetings import slots
+from meetings import emails, slots
 from meetings.models import Booking, HostReservation, SchedulingPage
-from meetings.tasks import (
-    send_booking_cancelled,
-    send_booking_confirmed,
-    send_booking_rescheduled,
-    send_inactive_calendar_alert,
-    send_request_received,
-)
 from scheduler import availability_cache
 from scheduler.models import User
 
 logger = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = "5s"
+# Lock waits that time out are retried (the slot re-checked) until this deadline.
+LOCK_RETRY_SECONDS = 20
+# PostgreSQL's answers to a lock that could not be had in time, and to a broken deadlock.
+LOCK_SQLSTATES = {"55P03", "40P01"}
 TAKEN_CODES = {
     engine.ReasonCode.BUSY,
     engine.ReasonCode.BUFFER,
     engine.ReasonCode.ALREADY_BOOKED,
     engine.ReasonCode.DAILY_MAXIMUM,
 }
+TAKEN = "This time is no longer free. Please pick another."
 
 
 class BookingError(Exception):
@@ -80,6 +88,118 @@ class Visitor:
     answers: dict = field(default_factory=dict)
 
 
+T = TypeVar("T")
+
+
+# --- Locks and transactions ---------------------------------------------------------------
+
+
+def _lock_hosts(host_ids) -> None:
+    """Row-lock the hosts in a fixed order, with a short timeout (no deadlocks, no pile-ups).
+    Call inside a transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    list(User.objects.select_for_update().filter(pk__in=host_ids).order_by("pk").values("pk"))
+
+
+def _lock_wait(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in LOCK_SQLSTATES
+
+
+def locked(work: Callable[[], T]) -> T:
+    """Run `work` in a transaction; a lock wait that times out runs it again (it re-checks
+    the time, so a time taken meanwhile becomes a 409), until LOCK_RETRY_SECONDS. A 503
+    only when the database itself cannot be reached or stays saturated."""
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    while True:
+        try:
+            with transaction.atomic():
+                return work()
+        except IntegrityError as exc:
+            # The exclusion constraint: another booking of this host committed first.
+            raise SlotTaken(
+                "This time was just booked by someone else. Please pick another."
+            ) from exc
+        except OperationalError as exc:
+            if not _lock_wait(exc):
+                logger.error("database unavailable during a booking", exc_info=True)
+                raise TryAgain("The service is busy right now. Please try again.") from exc
+            if time.monotonic() > deadline:
+                raise TryAgain("Many people are booking right now. Please try again.") from exc
+
+
+# --- Deciding ----------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """What was learnt before the transaction: live provider answers by host."""
+
+    live_busy: dict[int, list[engine.BusyInterval]] = field(default_factory=dict)
+
+
+def _plan_or_refuse(
+    page: SchedulingPage, data: slots.HostData, start: datetime, alert: bool = False
+) -> slots.Plan:
+    plan = data.plan(page.kind, slots.pages_enabled(page))
+    if alert and plan.inactive:
+        emails.queue_inactive_calendar_alerts(page, list(plan.inactive), start)
+    if plan.state == slots.PageState.DISABLED:
+        raise PageUnavailable("This scheduling page is not available.")
+    if plan.state == slots.PageState.BLOCKED:
+        raise CalendarInactive(
+            "Booking is not possible right now: the host's calendar cannot be checked. "
+            "The host has been told; please try again later."
+        )
+    return plan
+
+
+def prepare(
+    page: SchedulingPage, hosts: list[int], rules: engine.Rules, start, end, exclude=None
+) -> Prepared:
+    """Before any lock: refuse what the page cannot take, and ask the live hosts' providers
+    for their busy time around the slot."""
+    data = slots.load_hosts(hosts, (start, end), exclude_booking_id=exclude)
+    plan = _plan_or_refuse(page, data, start, alert=True)
+    if plan.state != slots.PageState.LIVE:
+        return Prepared()
+    return ask_live(data, plan.hosts, rules, start, end)
+
+
+def ask_live(data: slots.HostData, hosts, rules: engine.Rules, start, end) -> Prepared:
+    """The busy time the live hosts' providers report around [start, end), all asked at
+    once within LIVE_CHECK_BUDGET_SECONDS (calendars.freebusy); the mirror decides for a
+    provider that does not answer in time."""
+    live = [h for h in hosts if data.host_state(h) == slots.PageState.LIVE]
+    calendars = [c for c in data.calendars if c.connection.user_id in live and c.is_active]
+    answer = freebusy.live_busy(calendars, start - rules.buffer_before, end + rules.buffer_after)
+    prepared = Prepared()
+    owners = {c.connection_id: c.connection.user_id for c in calendars}
+    for connection_id, busy in answer.busy.items():
+        prepared.live_busy.setdefault(owners[connection_id], []).extend(
+            engine.BusyInterval(interval.start, interval.end, "live") for interval in busy
+        )
+    return prepared
+
+
+def _current(page, hosts, start, end, prepared: Prepared, exclude=None):
+    """The hosts' data as it is now (call with the hosts locked), live answers added."""
+    data = slots.load_hosts(hosts, (start, end), exclude_booking_id=exclude)
+    for host_id, busy in prepared.live_busy.items():
+        data.add_busy(host_id, busy)
+    return data, _plan_or_refuse(page, data, start)
+
+
+def _refuse(reasons: list[engine.Reason]) -> None:
+    """Raise the visitor's answer. Conflicts get a generic 409: the explanation would name
+    the host's calendars, which are none of the visitor's business."""
+    if not reasons or any(reason.code in TAKEN_CODES for reason in reasons):
+        raise SlotTaken(TAKEN)
+    message = reasons[0].message
+    raise BookingError(message, {"start": message})
+
+
 # --- Booking ----------------------------------------------------------------------------
 
 
@@ -90,7 +210,8 @@ def book(
     visitor: Visitor,
     now: datetime | None = None,
 ) -> Booking:
-    """Book (or, in offline mode, request) `duration` minutes at `start` on `page`."""
+    """Book (or, when the hosts' calendars cannot take it, request) `duration` minutes at
+    `start` on `page`."""
     now = now or timezone.now()
     if duration not in page.durations:
         raise BookingError(
@@ -99,94 +220,24 @@ def book(
     rules = slots.page_rules(page, duration)
     end = start + rules.duration
     hosts = slots.page_hosts(page)
-    state, data = _state(page, hosts, (start, end))
-    if state == slots.PageState.LIVE:
-        _live_check(data, start - rules.buffer_before, end + rules.buffer_after)
-    try:
-        with transaction.atomic():
-            _lock_hosts(hosts)
-            data = slots.load_hosts(hosts, (start, end))
-            host_id, free_hosts = _choose_host(page, rules, data, start, now, visitor)
-            booking = _create(page, host_id, free_hosts, start, end, state, visitor)
-    except IntegrityError as exc:
-        # The exclusion constraint: another booking of this host committed first.
-        raise SlotTaken("This time was just booked by someone else. Please pick another.") from exc
-    except OperationalError as exc:
-        raise TryAgain("Many people are booking right now. Please try again.") from exc
-    return booking
+    prepared = prepare(page, hosts, rules, start, end)
 
-
-def _state(page: SchedulingPage, hosts: list[int], window) -> tuple[str, slots.HostData]:
-    data = slots.load_hosts(hosts, window)
-    state = data.state(slots.pages_enabled(page))
-    if state == slots.PageState.DISABLED:
-        raise PageUnavailable("This scheduling page is not available.")
-    if state == slots.PageState.BLOCKED:
-        names = [c.name for c in data.inactive_calendars()]
-        send_inactive_calendar_alert.delay_on_commit(page.pk, names, window[0].isoformat())
-        raise CalendarInactive(
-            "Booking is not possible right now: the host's calendar cannot be checked. "
-            "The host has been told; please try again later."
-        )
-    return state, data
-
-
-def _live_check(data: slots.HostData, start: datetime, end: datetime) -> None:
-    """Ask each host's provider whether the time is still free, where it can be asked."""
-    for connection_row in data.connections.values():
-        if connection_row.needs_reconnect:
-            continue  # the mirror is all we have; the host has been told to reconnect
-        calendar_ids = [
-            c.remote_id
-            for c in data.calendars
-            if c.connection_id == connection_row.pk and c.is_active
-        ]
-        try:
-            client = calendar_connections.provider_for(connection_row)
-            answer = client.free_busy(calendar_ids, start, end)
-        except ProviderError as exc:
-            # A provider hiccup must not stop bookings: the mirror and the database decide.
-            logger.warning("live free/busy check failed", extra={"error": str(exc)})
-            continue
-        if any(answer.busy.get(calendar_id) for calendar_id in calendar_ids):
-            raise SlotTaken("This time is no longer free. Please pick another.")
-
-
-def _lock_hosts(host_ids: list[int]) -> None:
-    """Row-lock the hosts in a fixed order, with a short timeout (no deadlocks, no pile-ups)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    list(User.objects.select_for_update().filter(pk__in=host_ids).order_by("pk").values("pk"))
-
-
-def _choose_host(page, rules, data, start, now, visitor) -> tuple[int, list[int]]:
-    """(the host whose calendar gets the event, every host who attends)."""
-    reasons = {
-        member.id: engine.explain(rules, start, now=now, busy=member.busy, bookings=member.bookings)
-        for member in slots.members(page, rules, data)
-    }
-    free = [host_id for host_id, why in reasons.items() if not why]
-    if page.kind == SchedulingPage.Kind.ROUND_ROBIN:
+    def work() -> Booking:
+        _lock_hosts(hosts)
+        data, plan = _current(page, hosts, start, end, prepared)
+        free = slots.free_hosts(page.kind, plan, rules, data, start, now)
         if not free:
-            _refuse(reasons)
-        chosen = engine.pick_round_robin_host(
-            free, _recent_bookings(data.host_ids), _contact_owner(page, visitor.email)
-        )
-        return chosen, [chosen]
-    if len(free) != len(reasons):
-        _refuse({k: v for k, v in reasons.items() if v})
-    return page.owner_id, list(reasons)
+            _refuse(slots.refusals(plan, rules, data, start, now))
+        if page.kind == SchedulingPage.Kind.ROUND_ROBIN:
+            chosen = engine.pick_round_robin_host(
+                free, _recent_bookings(list(free)), _contact_owner(page, visitor.email)
+            )
+            attending = [chosen]
+        else:
+            chosen, attending = page.owner_id, list(free)
+        return _create(page, chosen, attending, start, end, plan.state, visitor, now)
 
-
-def _refuse(reasons: dict) -> None:
-    """Raise the visitor's answer. Conflicts get a generic 409: the explanation would name
-    the host's calendars, which are none of the visitor's business."""
-    found = [reason for why in reasons.values() for reason in why]
-    if any(reason.code in TAKEN_CODES for reason in found):
-        raise SlotTaken("This time is no longer free. Please pick another.")
-    message = found[0].message if found else "This time is not offered."
-    raise BookingError(message, {"start": message})
+    return locked(work)
 
 
 def _recent_bookings(host_ids: list[int]) -> dict[int, int]:
@@ -204,9 +255,10 @@ def _contact_owner(page: SchedulingPage, email: str) -> int | None:
     return contact.owner_id if contact is not None else None
 
 
-def _create(page, host_id, attending, start, end, state, visitor: Visitor) -> Booking:
+def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) -> Booking:
     live = state == slots.PageState.LIVE
     host = User.objects.get(pk=host_id)
+    expires = min(start, now + timedelta(hours=settings.MEETING_REQUEST_EXPIRY_HOURS))
     booking = Booking.objects.create(
         page=page,
         host=host,
@@ -219,18 +271,19 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor) -> Bo
         timezone=visitor.timezone,
         answers=visitor.answers,
         manage_token=secrets.token_urlsafe(32),
+        expires_at=None if live else expires,
     )
     if live:
-        HostReservation.objects.bulk_create(
-            HostReservation(booking=booking, host_id=h, start=start, end=end) for h in attending
-        )
-        availability_cache.bump(attending)
+        reserve(booking, attending)
+    # An anonymous visitor fills a contact's empty fields but never renames it: what they
+    # typed stays on the booking and in the CRM meeting's description.
     contact = crm.upsert_contact(
         page.account,
         email=visitor.email,
         first_name=visitor.first_name,
         last_name=visitor.last_name,
         owner=host,
+        fill_only=True,
     )
     meeting = crm.create_meeting(
         host,
@@ -239,27 +292,45 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor) -> Bo
         start=start,
         end=end,
         location=page.video_link or page.location,
-        description=_description(page, visitor),
+        description=description(page, visitor),
         source=Meeting.Source.BOOKING,
-        calendar=_main_calendar(host_id) if live else None,
+        calendar=main_calendar(host_id) if live else None,
         guests=[u.email for u in User.objects.filter(pk__in=attending).exclude(pk=host_id)],
+        status=Meeting.Status.SCHEDULED if live else Meeting.Status.REQUESTED,
     )
     booking.crm_meeting_id, booking.calendar_event_key = meeting.pk, meeting.calendar_event_key
     booking.save(update_fields=["crm_meeting_id", "calendar_event_key"])
-    task = send_booking_confirmed if live else send_request_received
-    task.delay_on_commit(booking.pk)
+    if live:
+        emails.queue_confirmation(booking)
+    else:
+        emails.queue_request_received(booking)
     return booking
 
 
-def _main_calendar(host_id: int) -> Calendar | None:
+def reserve(booking: Booking, host_ids) -> None:
+    """Hold the hosts' time for a confirmed booking (the exclusion constraint backs it)."""
+    HostReservation.objects.bulk_create(
+        HostReservation(booking=booking, host_id=h, start=booking.start, end=booking.end)
+        for h in host_ids
+    )
+    availability_cache.bump(host_ids)
+
+
+def main_calendar(host_id: int) -> Calendar | None:
     """The host's default personal calendar: the only one a booking is written to."""
     return Calendar.objects.filter(
-        connection__user_id=host_id, is_primary=True, is_active=True
+        connection__user_id=host_id,
+        connection__scheduling_pages=True,
+        is_primary=True,
+        is_active=True,
     ).first()
 
 
-def _description(page: SchedulingPage, visitor: Visitor) -> str:
-    lines = [f"Booked on the scheduling page “{page.name}”."]
+def description(page: SchedulingPage, visitor: Visitor) -> str:
+    lines = [
+        f"Booked on the scheduling page “{page.name}” by {visitor.first_name} "
+        f"{visitor.last_name} <{visitor.email}>."
+    ]
     lines += [f"{question}: {answer}" for question, answer in visitor.answers.items()]
     return "\n".join(lines)
 
@@ -273,35 +344,30 @@ def _changeable(token: str, now: datetime) -> Booking:
     booking = Booking.objects.select_related("page", "host").filter(manage_token=token).first()
     if booking is None:
         raise PageUnavailable("No such booking.")
-    _lock_hosts(list(booking.reservations.values_list("host_id", flat=True)) or [booking.host_id])
+    _lock_hosts(reservation_hosts(booking))
     booking = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("page", "host")
         .get(pk=booking.pk)
     )
-    if booking.start <= now and booking.status != Booking.Status.CANCELLED:
+    if booking.start <= now and booking.is_open:
         raise BookingError("This meeting has already started; contact the host to change it.")
     return booking
 
 
-def _changing(function):
-    """Lock waits that time out (or a deadlock PostgreSQL broke) become "try again"."""
-
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except OperationalError as exc:
-            raise TryAgain("Many changes are happening right now. Please try again.") from exc
-
-    return wrapper
+def reservation_hosts(booking: Booking) -> list[int]:
+    return list(booking.reservations.values_list("host_id", flat=True)) or [booking.host_id]
 
 
-@_changing
 def cancel(token: str, now: datetime | None = None) -> Booking:
+    """The contact cancels a booking, or withdraws a meeting request."""
     now = now or timezone.now()
-    with transaction.atomic():
+
+    def work() -> Booking:
         booking = _changeable(token, now)
-        if booking.status == Booking.Status.CANCELLED:
+        if booking.is_request:
+            return _withdraw(booking, now)
+        if booking.status != Booking.Status.CONFIRMED:
             return booking
         if not booking.page.allow_cancel:
             raise BookingError("This meeting cannot be cancelled online. Contact the host.")
@@ -310,46 +376,55 @@ def cancel(token: str, now: datetime | None = None) -> Booking:
         booking.save(update_fields=["status", "cancelled_at", "sequence"])
         availability_cache.bump(booking.reservations.values_list("host_id", flat=True))
         booking.reservations.update(active=False)
-        meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
-        if meeting is not None:
-            crm.cancel_meeting(meeting)  # also deletes the calendar event, contact told
-        send_booking_cancelled.delay_on_commit(booking.pk)
+        cancel_crm_meeting(booking)  # also deletes the calendar event, contact told
+        emails.queue_cancellation(booking)
+        return booking
+
+    return locked(work)
+
+
+def _withdraw(booking: Booking, now: datetime) -> Booking:
+    booking.status, booking.cancelled_at = Booking.Status.WITHDRAWN, now
+    booking.save(update_fields=["status", "cancelled_at"])
+    cancel_crm_meeting(booking)
+    emails.queue_request_withdrawn(booking)
     return booking
 
 
-@_changing
+def cancel_crm_meeting(booking: Booking) -> None:
+    meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
+    if meeting is not None:
+        crm.cancel_meeting(meeting)
+
+
 def reschedule(token: str, start: datetime, now: datetime | None = None) -> Booking:
-    """Move a confirmed booking, with every check a new booking gets."""
+    """Move a confirmed booking, with every check a new booking gets: the same hosts must be
+    free at the new time, and their calendars able to take the change."""
     now = now or timezone.now()
     current = Booking.objects.select_related("page").filter(manage_token=token).first()
     if current is None:
         raise PageUnavailable("No such booking.")
-    duration = current.duration_minutes
-    rules = slots.page_rules(current.page, duration)
+    page = current.page
+    rules = slots.page_rules(page, current.duration_minutes)
     end = start + rules.duration
-    hosts = list(current.reservations.values_list("host_id", flat=True)) or [current.host_id]
-    state, data = _state(current.page, hosts, (start, end))
-    if state == slots.PageState.LIVE:
-        _live_check(data, start - rules.buffer_before, end + rules.buffer_after)
-    with transaction.atomic():
+    hosts = reservation_hosts(current)
+    prepared = prepare(page, hosts, rules, start, end, exclude=current.pk)
+
+    def work() -> Booking:
         booking = _changeable(token, now)
-        page = booking.page
         if booking.status != Booking.Status.CONFIRMED or not page.allow_reschedule:
             raise BookingError("This meeting cannot be rescheduled online. Contact the host.")
-        data = slots.load_hosts(hosts, (start, end), exclude_booking_id=booking.pk)
-        reasons = {
-            m.id: engine.explain(rules, start, now=now, busy=m.busy, bookings=m.bookings)
-            for m in slots.members(page, rules, data)
-        }
-        if any(reasons.values()):
-            _refuse({k: v for k, v in reasons.items() if v})
-        try:
-            with transaction.atomic():
-                booking.reservations.update(start=start, end=end)
-        except IntegrityError as exc:
-            raise SlotTaken(
-                "This time was just booked by someone else. Please pick another."
-            ) from exc
+        data, _ = _current(page, hosts, start, end, prepared, exclude=booking.pk)
+        everyone = slots.Plan(slots.PageState.LIVE, tuple(hosts))
+        if any(data.host_state(h) != slots.PageState.LIVE for h in hosts):
+            raise CalendarInactive(
+                "This meeting cannot be moved right now: the host's calendar cannot be "
+                "updated. Please try again later or contact the host."
+            )
+        # Every attending host must be free: the group rule over the booking's hosts.
+        if not slots.free_hosts(SchedulingPage.Kind.GROUP, everyone, rules, data, start, now):
+            _refuse(slots.refusals(everyone, rules, data, start, now))
+        booking.reservations.update(start=start, end=end)
         booking.start, booking.end = start, end
         booking.sequence += 1
         booking.save(update_fields=["start", "end", "sequence"])
@@ -357,5 +432,7 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
         meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
         if meeting is not None:
             crm.reschedule_meeting(meeting, start=start, end=end)
-        send_booking_rescheduled.delay_on_commit(booking.pk)
-    return booking
+        emails.queue_rescheduled(booking)
+        return booking
+
+    return locked(work)

@@ -1,18 +1,21 @@
-"""Emails about bookings, with an ICS file the contact's calendar app understands."""
+"""Emails about bookings and meeting requests, with an ICS file the contact's calendar app
+understands. All go through the mail outbox (scheduler.mail): queued in the transaction of the
+change, sent after commit, one email per task, retried."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from icalendar import Calendar as ICalendar
 from icalendar import Event as IEvent
 from icalendar import vCalAddress, vText
 
+from calendars.models import Calendar
 from meetings.models import Booking, SchedulingPage
+from scheduler import mail
 
 ICS_PRODID = "-//Meetings//Scheduling pages//EN"
 
@@ -50,107 +53,191 @@ def ics_for(booking: Booking, cancelled: bool = False) -> bytes:
     return calendar.to_ical()
 
 
-def _one_line(text: str) -> str:
-    """Visitors type names; a line break in a subject would stop the mail from being sent."""
-    return " ".join(text.split())
+# Contact-facing mail goes to addresses nobody verified: a flood of bookings (or requests)
+# for one address must not become a flood of mail to it.
+CONTACT_LIMIT = mail.Limit(count=10, within=timedelta(hours=1))
+# SPEC §1.4 emails the owner at every refused attempt; at most once per calendar per hour.
+ALERT_LIMIT = mail.Limit(count=1, within=timedelta(hours=1))
 
 
-def _send(subject: str, template: str, context: dict, to: list[str], ics: bytes | None = None):
-    message = EmailMessage(_one_line(subject), render_to_string(template, context), to=to)
+def _to_contact(booking: Booking, kind: str, subject: str, template: str, context: dict, ics=None):
+    attachments = ()
     if ics is not None:
         method = "CANCEL" if b"METHOD:CANCEL" in ics else "REQUEST"
-        message.attach("invite.ics", ics, f"text/calendar; method={method}; charset=utf-8")
-    message.send()
+        attachments = (
+            mail.Attachment("invite.ics", ics, f"text/calendar; method={method}; charset=utf-8"),
+        )
+    mail.queue(
+        booking.email,
+        subject,
+        render_to_string(template, {"booking": booking, **context}),
+        kind=f"booking.contact.{kind}",
+        attachments=attachments,
+        limit=CONTACT_LIMIT,
+    )
 
 
-def _booking(booking_id: int) -> Booking:
-    return Booking.objects.select_related("page", "host").get(pk=booking_id)
+def _to_host(booking: Booking, kind: str, subject: str, template: str, context: dict):
+    mail.queue(
+        booking.host.email,
+        subject,
+        render_to_string(template, {"booking": booking, **context}),
+        kind=f"booking.host.{kind}",
+    )
 
 
-def send_confirmation(booking_id: int) -> None:
-    booking = _booking(booking_id)
-    context = {"booking": booking, "manage_url": manage_url(booking)}
-    _send(
+def queue_confirmation(booking: Booking) -> None:
+    context = {"manage_url": manage_url(booking)}
+    _to_contact(
+        booking,
+        "confirmed",
         f"Confirmed: {booking.page.name} with {booking.host.display_name}",
         "meetings/email/confirmation.txt",
         context,
-        [booking.email],
         ics_for(booking),
     )
-    _send(
+    _to_host(
+        booking,
+        "booked",
         f"New meeting booked: {booking.first_name} {booking.last_name}",
         "meetings/email/owner_booked.txt",
         context,
-        [booking.host.email],
     )
 
 
-def send_request_received(booking_id: int) -> None:
-    """Offline mode: the owner decides; the contact is told the request was received."""
-    booking = _booking(booking_id)
-    context = {"booking": booking, "manage_url": manage_url(booking)}
-    _send(
+def queue_request_received(booking: Booking) -> None:
+    """Offline mode: the host decides in the app; the contact can withdraw meanwhile."""
+    context = {"manage_url": manage_url(booking), "request_url": request_url(booking)}
+    _to_host(
+        booking,
+        "request",
         f"Meeting request: {booking.first_name} {booking.last_name} ({booking.page.name})",
         "meetings/email/owner_request.txt",
         context,
-        [booking.host.email],
     )
-    _send(
+    _to_contact(
+        booking,
+        "requested",
         f"Your meeting request to {booking.host.display_name} was received",
         "meetings/email/request_received.txt",
         context,
-        [booking.email],
     )
 
 
-def send_cancellation(booking_id: int) -> None:
-    booking = _booking(booking_id)
-    context = {"booking": booking}
-    _send(
+def queue_request_accepted(booking: Booking) -> None:
+    _to_contact(
+        booking,
+        "accepted",
+        f"Confirmed: {booking.page.name} with {booking.host.display_name}",
+        "meetings/email/request_accepted.txt",
+        {"manage_url": manage_url(booking)},
+        ics_for(booking),
+    )
+
+
+def queue_time_proposed(booking: Booking) -> None:
+    _to_contact(
+        booking,
+        "proposed",
+        f"{booking.host.display_name} proposed another time for {booking.page.name}",
+        "meetings/email/request_proposed.txt",
+        {"manage_url": manage_url(booking)},
+    )
+
+
+def queue_request_declined(booking: Booking) -> None:
+    _to_contact(
+        booking,
+        "declined",
+        f"Your meeting request to {booking.host.display_name}",
+        "meetings/email/request_declined.txt",
+        {"page_url": page_link(booking)},
+    )
+
+
+def queue_request_expired(booking: Booking) -> None:
+    _to_contact(
+        booking,
+        "expired",
+        f"Your meeting request to {booking.host.display_name} expired",
+        "meetings/email/request_expired.txt",
+        {"page_url": page_link(booking)},
+    )
+
+
+def queue_request_withdrawn(booking: Booking) -> None:
+    _to_host(
+        booking,
+        "withdrawn",
+        f"Request withdrawn: {booking.first_name} {booking.last_name}",
+        "meetings/email/owner_withdrawn.txt",
+        {},
+    )
+
+
+def queue_cancellation(booking: Booking) -> None:
+    _to_contact(
+        booking,
+        "cancelled",
         f"Cancelled: {booking.page.name} with {booking.host.display_name}",
         "meetings/email/cancelled.txt",
-        context,
-        [booking.email],
+        {},
         ics_for(booking, cancelled=True),
     )
-    _send(
+    _to_host(
+        booking,
+        "cancelled",
         f"Meeting cancelled: {booking.first_name} {booking.last_name}",
         "meetings/email/owner_cancelled.txt",
-        context,
-        [booking.host.email],
+        {},
     )
 
 
-def send_rescheduled(booking_id: int) -> None:
-    booking = _booking(booking_id)
-    context = {"booking": booking, "manage_url": manage_url(booking)}
-    _send(
+def queue_rescheduled(booking: Booking) -> None:
+    context = {"manage_url": manage_url(booking)}
+    _to_contact(
+        booking,
+        "rescheduled",
         f"Rescheduled: {booking.page.name} with {booking.host.display_name}",
         "meetings/email/rescheduled.txt",
         context,
-        [booking.email],
         ics_for(booking),
     )
-    _send(
+    _to_host(
+        booking,
+        "rescheduled",
         f"Meeting moved: {booking.first_name} {booking.last_name}",
         "meetings/email/owner_rescheduled.txt",
         context,
-        [booking.host.email],
     )
 
 
-def send_inactive_calendar_alert(page_id: int, calendar_names: list[str], start_iso: str) -> None:
-    """Sent to the owner at every refused attempt while a calendar is inactive (SPEC §1.4)."""
-    page = SchedulingPage.objects.select_related("owner").get(pk=page_id)
-    context = {
-        "page": page,
-        "calendars": calendar_names,
-        "start": datetime.fromisoformat(start_iso),
-        "settings_url": settings.APP_BASE_URL + reverse("settings:calendar"),
-    }
-    _send(
-        f"Someone could not book “{page.name}”: a calendar needs your attention",
-        "meetings/email/inactive_calendar.txt",
-        context,
-        [page.owner.email],
-    )
+def queue_inactive_calendar_alerts(
+    page: SchedulingPage, calendars: list[Calendar], start: datetime | None
+) -> None:
+    """Tell each owner of an inactive availability calendar that a contact could not book
+    (SPEC §1.4): at most once per calendar per hour, so a flood of attempts is one email."""
+    for calendar in calendars:
+        owner = calendar.connection.user
+        context = {
+            "page": page,
+            "owner": owner,
+            "calendars": [calendar.name],
+            "start": start,
+            "settings_url": settings.APP_BASE_URL + reverse("settings:calendar"),
+        }
+        mail.queue(
+            owner.email,
+            f"Someone could not book “{page.name}”: a calendar needs your attention",
+            render_to_string("meetings/email/inactive_calendar.txt", context),
+            kind=f"calendar.inactive.{calendar.pk}",
+            limit=ALERT_LIMIT,
+        )
+
+
+def request_url(booking: Booking) -> str:
+    return settings.APP_BASE_URL + reverse("meetings:request", args=[booking.pk])
+
+
+def page_link(booking: Booking) -> str:
+    return settings.APP_BASE_URL + reverse("public:page", args=[booking.page.slug])

@@ -296,3 +296,48 @@ class PageForm(forms.ModelForm):
             self.save_m2m()
             availability_cache.bump(page.host_ids())
         return page
+
+
+NO_NUL = RegexValidator(r"^[^\x00]*$", "Remove the NUL character.")
+
+
+class ProposeTimeForm(forms.Form):
+    """Another time for a meeting request, typed in the host's own time zone."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(label="Start", widget=forms.TimeInput(attrs={"type": "time"}))
+    message = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[NO_NUL],
+        help_text="Sent to the contact with the proposal.",
+    )
+
+    def __init__(self, *args, zone, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        self.fields["start_time"].help_text = f"In your time zone, {zone.key}."
+
+    def clean(self) -> dict:
+        from crm.forms import to_utc
+
+        data = super().clean()
+        if {"date", "start_time"} <= data.keys():
+            try:
+                data["start"] = to_utc(data["date"], data["start_time"], self.zone)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+            if data["start"] <= timezone.now():
+                self.add_error("date", "Pick a time in the future.")
+        return data
+
+
+class DeclineForm(forms.Form):
+    message = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[NO_NUL],
+        help_text="Optional; sent to the contact.",
+    )

@@ -88,12 +88,21 @@ class SchedulingPage(models.Model):
 
 
 class Booking(models.Model):
-    """A contact's booking (or, in offline mode, meeting request) on a scheduling page."""
+    """A contact's booking (or, in offline mode, meeting request) on a scheduling page.
+
+    A request holds no time: the host accepts it (it becomes confirmed, with every check a
+    booking gets), proposes another time (the contact accepts or withdraws), or declines it;
+    unanswered, it expires."""
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
         REQUESTED = "requested", "Requested"
         CANCELLED = "cancelled", "Cancelled"
+        DECLINED = "declined", "Declined by the host"
+        WITHDRAWN = "withdrawn", "Withdrawn by the contact"
+        EXPIRED = "expired", "Expired"
+
+    OPEN_STATUSES = (Status.CONFIRMED, Status.REQUESTED)
 
     page = models.ForeignKey(SchedulingPage, on_delete=models.PROTECT, related_name="bookings")
     host = models.ForeignKey(
@@ -116,9 +125,22 @@ class Booking(models.Model):
     crm_meeting_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Meeting requests: the host's answer.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    proposed_start = models.DateTimeField(null=True, blank=True)
+    proposed_end = models.DateTimeField(null=True, blank=True)
+    host_message = models.TextField(blank=True, max_length=2000)
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["page", "start"])]
+        indexes = [
+            models.Index(fields=["page", "start"]),
+            models.Index(
+                fields=["host", "expires_at"],
+                condition=models.Q(status="requested"),
+                name="booking_open_requests",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} · {self.start:%Y-%m-%d %H:%M}"
@@ -126,6 +148,14 @@ class Booking(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+    @property
+    def is_request(self) -> bool:
+        return self.status == self.Status.REQUESTED
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class HostReservation(models.Model):

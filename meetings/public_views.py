@@ -10,7 +10,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from meetings import booking as booking_service
+from meetings import requests as meeting_requests
 from meetings import slots
 from meetings.emails import ics_for
 from meetings.forms import BookingForm
@@ -123,14 +124,13 @@ def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
         datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC),
     )
     data = slots.load_hosts(hosts, window)
-    state = data.state(True)
+    plan = data.plan(page.kind)
     rules = slots.page_rules(page, duration)
-    blocked = state == slots.PageState.BLOCKED
-    offered = [] if blocked else slots.offered_slots(page, rules, data, window, now)
+    offered = slots.offered_slots(page, plan, rules, data, window, now)
     body = {
         "timezone": tz,
         "duration": duration,
-        "mode": {slots.PageState.LIVE: "booking"}.get(state, state),
+        "mode": plan.mode,
         "slots": [
             {
                 "start": s.start.astimezone(zone).isoformat(),
@@ -275,22 +275,31 @@ def manage_ics(request, token: str):
     return response
 
 
+def _manage_answer(request, token: str, change) -> HttpResponse:
+    """Apply a contact's change, then show the manage page again (POST, redirect, GET); a
+    refusal is shown on the page with its status."""
+    _booking(token)
+    try:
+        change()
+    except booking_service.BookingError as exc:
+        booking = _booking(token)
+        context = {"booking": booking, "page": booking.page, "error": exc.message}
+        return render(request, "meetings/public/manage.html", context, status=exc.status)
+    return redirect("public:manage", token)
+
+
 @require_POST
 @_limited
 def manage_cancel(request, token: str):
-    _booking(token)
-    try:
-        booking = booking_service.cancel(token)
-    except booking_service.BookingError as exc:
-        return render(
-            request,
-            "meetings/public/manage.html",
-            {"booking": _booking(token), "error": exc.message},
-            status=exc.status,
-        )
-    return render(
-        request, "meetings/public/manage.html", {"booking": booking, "page": booking.page}
-    )
+    """Cancel a booking, or withdraw a meeting request."""
+    return _manage_answer(request, token, lambda: booking_service.cancel(token))
+
+
+@require_POST
+@_limited
+def manage_accept_proposal(request, token: str):
+    """The contact takes the time the host proposed for their request."""
+    return _manage_answer(request, token, lambda: meeting_requests.accept_proposal(token))
 
 
 @require_POST

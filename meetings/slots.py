@@ -12,17 +12,23 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone as dj_timezone
 
 from calendars.models import Calendar, CalendarConnection, Event
 from meetings import availability as engine
 from meetings.models import HostReservation, MeetingSettings, SchedulingPage
+from scheduler.models import User
 
 
 class PageState:
-    LIVE = "live"  # bookings go into the host's calendar
-    OFFLINE = "offline"  # no connected calendar: contacts send meeting requests
+    LIVE = "live"  # bookings go into the hosts' calendars
+    OFFLINE = "offline"  # no working calendar connection: contacts send meeting requests
     BLOCKED = "blocked"  # an availability calendar is inactive: no booking at all
     DISABLED = "disabled"  # the owner turned scheduling pages off
+
+
+# What the public slots JSON calls each state.
+MODES = {PageState.LIVE: "booking", PageState.OFFLINE: "offline", PageState.BLOCKED: "blocked"}
 
 
 def _clock(text: str) -> time:
@@ -52,6 +58,24 @@ def page_rules(page: SchedulingPage, duration: int, timezone: str | None = None)
     )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How a page takes bookings right now, and whose time it offers.
+
+    `hosts` are the hosts whose free time counts: every host of a group page, the owner of a
+    one-on-one page, and the members of a round robin page who can take bookings (members
+    whose calendar is broken are left out while others can take the booking).
+    """
+
+    state: str
+    hosts: tuple[int, ...]
+    inactive: tuple[Calendar, ...] = ()  # the calendars that block the page, if any
+
+    @property
+    def mode(self) -> str:
+        return MODES.get(self.state, self.state)
+
+
 @dataclass
 class HostData:
     """Everything the engine needs about the hosts of a page, read in bulk."""
@@ -62,17 +86,50 @@ class HostData:
     busy: dict[int, list[engine.BusyInterval]] = field(default_factory=dict)
     bookings: dict[int, list[engine.Booking]] = field(default_factory=dict)
 
-    def inactive_calendars(self) -> list[Calendar]:
-        return [c for c in self.calendars if c.for_availability and not c.is_active]
+    def inactive_calendars(self, host_id: int | None = None) -> list[Calendar]:
+        return [
+            c
+            for c in self.calendars
+            if c.for_availability
+            and not c.is_active
+            and (host_id is None or c.connection.user_id == host_id)
+        ]
 
-    def state(self, pages_enabled: bool) -> str:
-        if not pages_enabled:
-            return PageState.DISABLED
-        if self.inactive_calendars():
+    def host_state(self, host_id: int) -> str:
+        """LIVE when the host's calendar can take a booking; OFFLINE when there is no
+        connection or it needs reconnecting (only requests can be taken: nothing would reach
+        the calendar); BLOCKED when an availability calendar is inactive (SPEC §1.4)."""
+        connection = self.connections.get(host_id)
+        if connection is None:
+            return PageState.OFFLINE
+        if self.inactive_calendars(host_id):
             return PageState.BLOCKED
-        if any(self.connections.get(host_id) is None for host_id in self.host_ids):
+        if connection.needs_reconnect:
             return PageState.OFFLINE
         return PageState.LIVE
+
+    def plan(self, kind: str, pages_enabled: bool = True) -> Plan:
+        """The page's state from its hosts' calendar health; the same answer for the slots
+        JSON, the public page, booking, the owner's dashboard and settings."""
+        if not pages_enabled:
+            return Plan(PageState.DISABLED, ())
+        states = {host_id: self.host_state(host_id) for host_id in self.host_ids}
+        inactive = tuple(self.inactive_calendars())
+        if kind == SchedulingPage.Kind.ROUND_ROBIN:
+            for state in (PageState.LIVE, PageState.OFFLINE):
+                chosen = tuple(h for h, s in states.items() if s == state)
+                if chosen:
+                    return Plan(state, chosen, inactive)
+            return Plan(PageState.BLOCKED, (), inactive)
+        hosts = tuple(self.host_ids)
+        for state in (PageState.BLOCKED, PageState.OFFLINE):
+            if state in states.values():
+                return Plan(state, hosts, inactive)
+        return Plan(PageState.LIVE, hosts)
+
+    def add_busy(self, host_id: int, intervals: list[engine.BusyInterval]) -> None:
+        """Busy time learnt outside the mirror (a provider's live answer)."""
+        self.busy.setdefault(host_id, []).extend(intervals)
 
 
 def load_hosts(
@@ -145,27 +202,130 @@ def pages_enabled_for(user) -> bool:
     return not MeetingSettings.objects.filter(user_id=user.pk, pages_enabled=False).exists()
 
 
-def members(page: SchedulingPage, rules: engine.Rules, data: HostData) -> list[engine.Member]:
+def members(plan: Plan, rules: engine.Rules, data: HostData) -> list[engine.Member]:
     return [
         engine.Member(host_id, rules, data.busy.get(host_id, ()), data.bookings.get(host_id, ()))
-        for host_id in data.host_ids
+        for host_id in plan.hosts
+    ]
+
+
+def free_times(
+    kind: str, hosts: list[engine.Member], window: tuple[datetime, datetime], now: datetime
+) -> list[engine.RoundRobinSlot]:
+    """The one answer to "which times can be booked, and with whom": each slot starting in
+    `window` with the ids of the hosts free for it. One host's slots (one-on-one), the slots
+    every host is free for (group), or those any host is free for (round robin).
+
+    The slot list and the booking decision both come from here, so a page never offers a time
+    it would refuse, nor refuses one it offers.
+    """
+    if not hosts:
+        return []
+    kwargs = {"window_start": window[0], "window_end": window[1], "now": now}
+    if kind == SchedulingPage.Kind.ROUND_ROBIN:
+        return engine.round_robin_slots(hosts, **kwargs)
+    if kind == SchedulingPage.Kind.GROUP:
+        everyone = tuple(sorted(host.id for host in hosts))
+        return [
+            engine.RoundRobinSlot(s.start, s.end, everyone)
+            for s in engine.group_slots(hosts, **kwargs)
+        ]
+    (host,) = hosts
+    return [
+        engine.RoundRobinSlot(s.start, s.end, (host.id,))
+        for s in engine.free_slots(host.rules, busy=host.busy, bookings=host.bookings, **kwargs)
     ]
 
 
 def offered_slots(
-    page: SchedulingPage, rules: engine.Rules, data: HostData, window, now: datetime
+    page: SchedulingPage, plan: Plan, rules: engine.Rules, data: HostData, window, now: datetime
 ) -> list[engine.Slot]:
-    """The slots the page offers: one host's, everyone's (group) or anyone's (round robin)."""
-    hosts = members(page, rules, data)
-    kwargs = {"window_start": window[0], "window_end": window[1], "now": now}
-    if page.kind == SchedulingPage.Kind.GROUP:
-        return engine.group_slots(hosts, **kwargs)
-    if page.kind == SchedulingPage.Kind.ROUND_ROBIN:
-        return [engine.Slot(s.start, s.end) for s in engine.round_robin_slots(hosts, **kwargs)]
-    return engine.free_slots(rules, busy=hosts[0].busy, bookings=hosts[0].bookings, **kwargs)
+    if plan.state in (PageState.BLOCKED, PageState.DISABLED):
+        return []
+    found = free_times(page.kind, members(plan, rules, data), window, now)
+    return [engine.Slot(s.start, s.end) for s in found]
+
+
+def free_hosts(
+    kind: str,
+    plan: Plan,
+    rules: engine.Rules,
+    data: HostData,
+    start: datetime,
+    now: datetime,
+) -> tuple[int, ...]:
+    """The hosts free for a booking at `start` (all of them for a group page); () when the
+    page does not offer that time. The same computation as `offered_slots`, for one start."""
+    window = (start, start + timedelta(microseconds=1))
+    for slot in free_times(kind, members(plan, rules, data), window, now):
+        if slot.start == start:
+            return slot.member_ids
+    return ()
+
+
+def refusals(
+    plan: Plan, rules: engine.Rules, data: HostData, start: datetime, now: datetime
+) -> list[engine.Reason]:
+    """Why each host cannot take `start` (for messages; the decision is `free_hosts`)."""
+    return [
+        reason
+        for member in members(plan, rules, data)
+        for reason in engine.explain(
+            rules, start, now=now, busy=member.busy, bookings=member.bookings
+        )
+    ]
 
 
 def page_hosts(page: SchedulingPage) -> list[int]:
     if page.kind == SchedulingPage.Kind.ONE_ON_ONE:
         return [page.owner_id]
     return page.host_ids()
+
+
+@dataclass(frozen=True)
+class PageHealth:
+    """A page's state in plain words for its owner (dashboard, page tools)."""
+
+    state: str
+    level: str  # ok | warning | problem
+    headline: str
+    detail: str = ""
+
+
+def page_health(page: SchedulingPage, now: datetime | None = None) -> PageHealth:
+    """What the page does right now and why, from the same plan the public page uses."""
+    now = now or dj_timezone.now()
+    data = load_hosts(page_hosts(page), (now, now))
+    plan = data.plan(page.kind, pages_enabled(page))
+    if plan.state == PageState.DISABLED:
+        return PageHealth(plan.state, "warning", "Turned off", "Scheduling pages are off.")
+    if plan.state == PageState.BLOCKED:
+        names = ", ".join(sorted({c.name for c in plan.inactive}))
+        return PageHealth(
+            plan.state,
+            "problem",
+            "Not taking bookings",
+            f"Calendar {names} is inactive: remove it or regain access.",
+        )
+    unhealthy = [h for h in data.host_ids if data.host_state(h) != PageState.LIVE]
+    why = _offline_reasons(data, unhealthy)
+    if plan.state == PageState.OFFLINE:
+        return PageHealth(plan.state, "warning", "Taking meeting requests only", why)
+    if unhealthy:  # a round robin page with some members left out
+        return PageHealth(plan.state, "warning", "Taking bookings, without some members", why)
+    return PageHealth(plan.state, "ok", "Taking bookings")
+
+
+def _offline_reasons(data: HostData, host_ids: list[int]) -> str:
+    names = dict(User.objects.filter(pk__in=host_ids).values_list("pk", "email"))
+    reasons = []
+    for host_id in host_ids:
+        connection = data.connections.get(host_id)
+        who = names.get(host_id, "a host")
+        if connection is None:
+            reasons.append(f"{who} has no calendar connected")
+        elif data.inactive_calendars(host_id):
+            reasons.append(f"{who} has an inactive availability calendar")
+        else:
+            reasons.append(f"{who} must reconnect their calendar")
+    return "; ".join(reasons) + "." if reasons else ""

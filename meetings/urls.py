@@ -8,4 +8,10 @@ urlpatterns = [
     path("pages/new/", views.page_edit, name="page_new"),
     path("pages/<int:page_id>/", views.page_edit, name="page_edit"),
     path("pages/<int:page_id>/why/", views.page_why, name="page_why"),
+    path("requests/<int:booking_id>/", views.request_detail, name="request"),
+    path(
+        "requests/meeting/<int:meeting_id>/",
+        views.request_for_meeting,
+        name="request_for_meeting",
+    ),
 ]

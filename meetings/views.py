@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from calendars.status import connection_status
 from meetings import availability as engine
+from meetings import booking as booking_service
+from meetings import requests as meeting_requests
 from meetings import slots, urlrules
-from meetings.forms import WEEKDAYS, PageForm
+from meetings.forms import WEEKDAYS, DeclineForm, PageForm, ProposeTimeForm
 from meetings.models import Booking, SchedulingPage
 
 
@@ -25,12 +27,14 @@ def dashboard(request):
         "connection": connection,
         "connection_status": connection_status(connection) if connection else None,
         "pages": [
-            (page, urlrules.page_url(page))
+            (page, urlrules.page_url(page), slots.page_health(page))
             for page in _my_pages(request.user).select_related("owner")
         ],
         "pages_enabled": slots.pages_enabled_for(request.user),
-        "upcoming": Booking.objects.filter(host=request.user, end__gte=timezone.now())
-        .exclude(status=Booking.Status.CANCELLED)
+        "requests": meeting_requests.open_requests(request.user)[:20],
+        "upcoming": Booking.objects.filter(
+            host=request.user, end__gte=timezone.now(), status=Booking.Status.CONFIRMED
+        )
         .select_related("page")
         .order_by("start")[:10],
     }
@@ -67,12 +71,79 @@ def page_why(request, page_id: int):
         duration = page.durations[0]
         rules = slots.page_rules(page, duration)
         data = slots.load_hosts(slots.page_hosts(page), (asked, asked + rules.duration))
+        everyone = slots.Plan(slots.PageState.LIVE, tuple(data.host_ids))
         explanation = [
             (
-                host_id,
+                m.id,
                 engine.explain(rules, asked, now=timezone.now(), busy=m.busy, bookings=m.bookings),
             )
-            for host_id, m in ((m.id, m) for m in slots.members(page, rules, data))
+            for m in slots.members(everyone, rules, data)
         ]
-    context = {"page": page, "explanation": explanation, "asked": asked, "error": error}
+    context = {
+        "page": page,
+        "explanation": explanation,
+        "asked": asked,
+        "error": error,
+        "health": slots.page_health(page),
+    }
     return render(request, "meetings/page_why.html", context, status=400 if error else 200)
+
+
+# --- Meeting requests -------------------------------------------------------------------
+
+
+@login_required
+def request_detail(request, booking_id: int):
+    """A meeting request, with the host's three answers: accept, propose, decline."""
+    booking = get_object_or_404(meeting_requests.for_host(request.user), pk=booking_id)
+    zone = timezone.get_current_timezone()
+    propose_form = ProposeTimeForm(zone=zone, prefix="propose")
+    decline_form = DeclineForm(prefix="decline")
+    status, error = 200, ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "accept":
+                meeting_requests.accept(booking.pk, request.user)
+                messages.success(
+                    request, f"Accepted: {booking.first_name} was sent the invitation."
+                )
+                return redirect("meetings:dashboard")
+            if action == "propose":
+                propose_form = ProposeTimeForm(request.POST, zone=zone, prefix="propose")
+                if propose_form.is_valid():
+                    data = propose_form.cleaned_data
+                    meeting_requests.propose(
+                        booking.pk, request.user, data["start"], data["message"]
+                    )
+                    messages.success(request, f"Your proposal was sent to {booking.email}.")
+                    return redirect("meetings:request", booking.pk)
+                status = 400
+            elif action == "decline":
+                decline_form = DeclineForm(request.POST, prefix="decline")
+                if decline_form.is_valid():
+                    meeting_requests.decline(
+                        booking.pk, request.user, decline_form.cleaned_data["message"]
+                    )
+                    messages.success(request, f"Declined; {booking.first_name} was told.")
+                    return redirect("meetings:dashboard")
+                status = 400
+            else:
+                status, error = 400, "Choose accept, propose or decline."
+        except booking_service.BookingError as exc:
+            status, error = exc.status, exc.message
+        booking.refresh_from_db()
+    context = {
+        "booking": booking,
+        "propose_form": propose_form,
+        "decline_form": decline_form,
+        "error": error,
+    }
+    return render(request, "meetings/request.html", context, status=status)
+
+
+@login_required
+def request_for_meeting(request, meeting_id: int):
+    """From a CRM meeting (the contact record) to the request it came from."""
+    booking = get_object_or_404(meeting_requests.for_host(request.user), crm_meeting_id=meeting_id)
+    return redirect("meetings:request", booking.pk)

@@ -42,3 +42,13 @@ def env_list(name: str, default: list[str] | None = None, sep: str = ",") -> lis
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(sep) if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None

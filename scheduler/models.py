@@ -131,3 +131,39 @@ class Domain(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class OutgoingEmail(models.Model):
+    """An email queued in the transaction of the change it reports, sent by a worker after
+    commit, one email per task, retried with backoff until it goes out (scheduler.mail)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed (rate limit)"
+
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    attachments = models.JSONField(default=list, blank=True)  # [{name, content, mimetype}]
+    kind = models.CharField(max_length=50, blank=True, help_text="e.g. booking.confirmed")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=dj_timezone.now)
+    last_error = models.TextField(blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(state="pending"), name="email_due"
+            ),
+            models.Index(fields=["to", "kind", "created_at"], name="email_recipient_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to} ({self.state})"

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from scheduler.env import env_bool, env_int, env_list, env_str
+from scheduler.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -124,6 +124,15 @@ DATABASES = {
         _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default serves several threads and processes (gunicorn, worker, beat):
+    # WAL lets readers and the writer work side by side, IMMEDIATE takes the write lock when a
+    # transaction begins (no lock-upgrade deadlocks), and writers wait instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery ------------------------------------------------------------
@@ -172,10 +181,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# No task runs unbounded: the soft limit raises inside the task (leases are given back), the
+# hard limit replaces the worker process. Calendar syncs get longer limits of their own.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 150)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "scheduler.tasks.heartbeat", "schedule": 60.0},
     "dispatch-calendar-syncs": {"task": "calendars.tasks.dispatch_due_syncs", "schedule": 60.0},
-    "sweep-calendar-writes": {"task": "calendars.tasks.sweep_calendar_writes", "schedule": 60.0},
+    "sweep-calendar-writes": {"task": "calendars.tasks.sweep_calendar_writes", "schedule": 30.0},
+    "sweep-emails": {"task": "scheduler.tasks.sweep_emails", "schedule": 60.0},
+    "expire-meeting-requests": {
+        "task": "meetings.tasks.expire_meeting_requests",
+        "schedule": 300.0,
+    },
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
@@ -186,6 +204,15 @@ RATELIMIT_IP_META_KEY = "scheduler.client_ip.client_ip"
 CALENDAR_PUSH_ENABLED = env_bool("CALENDAR_PUSH_ENABLED", default=True)
 # How often a connection is polled when push notifications say nothing.
 CALENDAR_POLL_MINUTES = env_int("CALENDAR_POLL_MINUTES", 5)
+# Provider calls: every network wait of a background call (sync, writes) is bounded by
+# PROVIDER_TIMEOUT_SECONDS; calls a person waits for (connecting, disconnecting) by
+# PROVIDER_INTERACTIVE_TIMEOUT_SECONDS; a booking's live free/busy check of all its hosts
+# together by LIVE_CHECK_BUDGET_SECONDS, after which the mirror decides.
+PROVIDER_TIMEOUT_SECONDS = env_int("PROVIDER_TIMEOUT_SECONDS", 30)
+PROVIDER_INTERACTIVE_TIMEOUT_SECONDS = env_int("PROVIDER_INTERACTIVE_TIMEOUT_SECONDS", 10)
+LIVE_CHECK_BUDGET_SECONDS = env_float("LIVE_CHECK_BUDGET_SECONDS", 3.0)
+# Meeting requests (offline mode) nobody answered expire after this many hours.
+MEETING_REQUEST_EXPIRY_HOURS = env_int("MEETING_REQUEST_EXPIRY_HOURS", 72)
 
 # --- Auth (django-allauth) --------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from scheduler import mail
+
 HEARTBEAT_KEY = "scheduler:beat:last"
 
 
@@ -24,7 +26,6 @@ def heartbeat() -> None:
 
 
 @shared_task
-def send_invitation_email(user_id: int, inviter_name: str) -> None:
-    from scheduler.users import send_invitation
-
-    send_invitation(user_id, inviter_name)
+def sweep_emails() -> dict:
+    """Sent by beat every minute: send every queued email that is due."""
+    return mail.sweep()

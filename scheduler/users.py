@@ -5,13 +5,12 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from scheduler import mail
 from scheduler.models import Account, User
-from scheduler.tasks import send_invitation_email
 
 
 @transaction.atomic
@@ -21,12 +20,11 @@ def invite_user(account: Account, invited_by: User, **fields) -> User:
     user.set_unusable_password()
     user.save()
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
-    send_invitation_email.delay_on_commit(user.pk, invited_by.display_name)
+    queue_invitation(user, invited_by.display_name)
     return user
 
 
-def send_invitation(user_id: int, inviter_name: str) -> None:
-    user = User.objects.select_related("account").get(pk=user_id)
+def queue_invitation(user: User, inviter_name: str) -> None:
     path = reverse(
         "account_reset_password_from_key",
         kwargs={
@@ -35,11 +33,11 @@ def send_invitation(user_id: int, inviter_name: str) -> None:
         },
     )
     context = {"user": user, "inviter": inviter_name, "url": settings.APP_BASE_URL + path}
-    send_mail(
-        subject=f"{inviter_name} invited you to {user.account.name} on Meetings",
-        message=render_to_string("scheduler/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+    mail.queue(
+        user.email,
+        f"{inviter_name} invited you to {user.account.name} on Meetings",
+        render_to_string("scheduler/email/invitation.txt", context),
+        kind="user.invitation",
     )
 
 

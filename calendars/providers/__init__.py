@@ -21,5 +21,7 @@ def provider_class(name: str) -> type[CalendarProvider]:
     return getattr(import_module(module_name), class_name)
 
 
-def get_provider(name: str, credentials: dict, on_credentials=None) -> CalendarProvider:
-    return provider_class(name)(credentials, on_credentials)
+def get_provider(
+    name: str, credentials: dict, on_credentials=None, timeout: float | None = None
+) -> CalendarProvider:
+    return provider_class(name)(credentials, on_credentials, timeout)

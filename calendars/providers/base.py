@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
+
 
 class ProviderError(Exception):
     """Base of every provider failure. `permanent` tells the caller whether to retry."""
@@ -167,15 +169,23 @@ class CalendarProvider(abc.ABC):
 
     `credentials` is the provider's own dict (tokens, or EWS username/password/URL), as
     stored encrypted on the connection; when the provider refreshes it, `on_credentials`
-    receives the new dict so the caller can store it.
+    receives the new dict so the caller can store it. `timeout` bounds every network wait of
+    every call, in seconds (settings.PROVIDER_TIMEOUT_SECONDS when None); calls made while a
+    person waits pass a short one.
     """
 
     name: str
     supports_push: bool = False
 
-    def __init__(self, credentials: dict, on_credentials: CredentialsCallback | None = None):
+    def __init__(
+        self,
+        credentials: dict,
+        on_credentials: CredentialsCallback | None = None,
+        timeout: float | None = None,
+    ):
         self.credentials = dict(credentials)
         self._on_credentials = on_credentials
+        self.timeout = float(timeout or settings.PROVIDER_TIMEOUT_SECONDS)
 
     def _credentials_changed(self, credentials: dict) -> None:
         self.credentials = dict(credentials)

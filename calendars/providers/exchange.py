@@ -229,7 +229,7 @@ def _configuration(credentials: dict) -> Configuration:
     )
 
 
-def _prepare_protocol(config: Configuration, fresh: bool) -> None:
+def _prepare_protocol(config: Configuration, fresh: bool, timeout: float) -> None:
     """Put the right protocol in exchangelib's cache, where Account picks it up.
 
     exchangelib keeps one protocol (sessions, auth type, version) per URL and credentials and
@@ -241,12 +241,14 @@ def _prepare_protocol(config: Configuration, fresh: bool) -> None:
         cached, _ = Protocol[config]
         if fresh or type(cached) is not wanted:
             del Protocol[config]
-    wanted(config=config)
+    # exchangelib reads the timeout from the (cached, shared) protocol: a web process only
+    # makes interactive calls and a worker only background ones, so one value per process.
+    wanted(config=config).TIMEOUT = timeout
 
 
-def _account(credentials: dict, fresh: bool = False) -> Account:
+def _account(credentials: dict, fresh: bool = False, timeout: float | None = None) -> Account:
     config = _configuration(credentials)
-    _prepare_protocol(config, fresh)
+    _prepare_protocol(config, fresh, timeout or settings.PROVIDER_TIMEOUT_SECONDS)
     return Account(
         credentials["email"],
         config=config,
@@ -318,7 +320,13 @@ def check_credentials(
         "ews_url": ews_url.strip(),
         "version": version,
     }
-    auth_type, build = _check_server(_account({**credentials, "auth_type": None}, fresh=True))
+    auth_type, build = _check_server(
+        _account(
+            {**credentials, "auth_type": None},
+            fresh=True,
+            timeout=settings.PROVIDER_INTERACTIVE_TIMEOUT_SECONDS,
+        )
+    )
     if build < EXCHANGE_2010_SP2:
         raise InvalidServer(
             f"Exchange 2010 SP2 or newer is required; this server runs build {build}."
@@ -456,14 +464,19 @@ class ExchangeProvider(CalendarProvider):
     name = "exchange"
     supports_push = False  # polling only; see the module docstring
 
-    def __init__(self, credentials: dict, on_credentials: base.CredentialsCallback | None = None):
-        super().__init__(credentials, on_credentials)
+    def __init__(
+        self,
+        credentials: dict,
+        on_credentials: base.CredentialsCallback | None = None,
+        timeout: float | None = None,
+    ):
+        super().__init__(credentials, on_credentials, timeout)
         self._cached_account: Account | None = None
 
     @property
     def _ews(self) -> Account:
         if self._cached_account is None:
-            self._cached_account = _account(self.credentials)
+            self._cached_account = _account(self.credentials, timeout=self.timeout)
         return self._cached_account
 
     def _folder(self, calendar_id: str) -> CalendarFolder:

@@ -44,7 +44,6 @@ from calendars.providers.base import (
 
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
 APP_KEY_PROPERTY = "meetingsAppKey"
-HTTP_TIMEOUT = 30
 DEFAULT_RETRY_AFTER = 30.0
 _ACCESS = {
     "owner": Access.OWNER,
@@ -83,7 +82,7 @@ def complete_authorization(redirect_uri: str, pending: dict, params: dict) -> di
     """Exchange the callback's code (with the PKCE verifier) for credentials to store."""
     flow = _flow(redirect_uri, state=pending["state"], code_verifier=pending["code_verifier"])
     try:
-        flow.fetch_token(code=params["code"])
+        flow.fetch_token(code=params["code"], timeout=settings.PROVIDER_INTERACTIVE_TIMEOUT_SECONDS)
     except Exception as exc:  # oauthlib raises a family of errors for a refused exchange
         raise ReconnectRequired("Google refused the authorization code.", detail=str(exc)) from exc
     return _dump_credentials(flow.credentials)
@@ -191,8 +190,8 @@ class GoogleProvider(CalendarProvider):
     name = "google"
     supports_push = True
 
-    def __init__(self, credentials, on_credentials=None):
-        super().__init__(credentials, on_credentials)
+    def __init__(self, credentials, on_credentials=None, timeout=None):
+        super().__init__(credentials, on_credentials, timeout)
         expiry = credentials.get("expiry")
         self._creds = Credentials(
             token=credentials.get("token"),
@@ -205,7 +204,7 @@ class GoogleProvider(CalendarProvider):
             expiry=datetime.fromisoformat(expiry).replace(tzinfo=None) if expiry else None,
         )
         http = google_auth_httplib2.AuthorizedHttp(
-            self._creds, http=httplib2.Http(timeout=HTTP_TIMEOUT)
+            self._creds, http=httplib2.Http(timeout=self.timeout)
         )
         self._service = build(
             "calendar",
@@ -397,7 +396,7 @@ class GoogleProvider(CalendarProvider):
         token = self.credentials.get("refresh_token") or self.credentials.get("token")
         try:
             response = requests.post(
-                settings.GOOGLE_REVOKE_URI, data={"token": token}, timeout=HTTP_TIMEOUT
+                settings.GOOGLE_REVOKE_URI, data={"token": token}, timeout=self.timeout
             )
         except requests.RequestException as exc:
             raise TransientError("Google could not be reached.", detail=str(exc)) from exc

@@ -53,7 +53,6 @@ from calendars.providers.base import Attendee as RemoteAttendee
 # MSAL adds openid, profile and offline_access itself (and refuses them if given).
 SCOPES = ["User.Read", "MailboxSettings.Read", "Calendars.ReadWrite", "Calendars.Read.Shared"]
 APP_KEY_PROPERTY = "String {0b7e2ac4-5f1d-4c7b-9a3e-8d6f1e2c4b90} Name meetingsAppKey"
-HTTP_TIMEOUT = 30
 DEFAULT_RETRY_AFTER = 30.0
 REFRESH_MARGIN = timedelta(minutes=5)
 PAGE_SIZE = 100
@@ -87,11 +86,14 @@ def _http_session() -> requests.Session:
     return session
 
 
-def _msal_app() -> msal.ConfidentialClientApplication:
-    """MSAL reads the OpenID configuration when built: failures surface as provider errors."""
+def _msal_app(timeout: float | None = None) -> msal.ConfidentialClientApplication:
+    """MSAL reads the OpenID configuration when built: failures surface as provider errors.
+    The sign-in pages call it while a person waits: the interactive timeout by default."""
     http_client = _http_session()
     # MSAL sets no timeout on a client it is given.
-    http_client.request = functools.partial(http_client.request, timeout=HTTP_TIMEOUT)
+    http_client.request = functools.partial(
+        http_client.request, timeout=timeout or settings.PROVIDER_INTERACTIVE_TIMEOUT_SECONDS
+    )
     try:
         return msal.ConfidentialClientApplication(
             settings.MICROSOFT_CLIENT_ID,
@@ -291,8 +293,8 @@ class MicrosoftProvider(CalendarProvider):
     name = "microsoft"
     supports_push = True
 
-    def __init__(self, credentials, on_credentials=None):
-        super().__init__(credentials, on_credentials)
+    def __init__(self, credentials, on_credentials=None, timeout=None):
+        super().__init__(credentials, on_credentials, timeout)
         self._graph = settings.MICROSOFT_GRAPH_URL.rstrip("/")
         self._session = _http_session()
         self._calendars: dict[str, dict] | None = None  # /me/calendars, read once
@@ -310,7 +312,7 @@ class MicrosoftProvider(CalendarProvider):
     def _refresh(self) -> None:
         if not self.credentials.get("refresh_token"):
             raise ReconnectRequired("There is no refresh token: sign in again.")
-        self._oauth = self._oauth or _msal_app()
+        self._oauth = self._oauth or _msal_app(self.timeout)
         try:
             result = self._oauth.acquire_token_by_refresh_token(
                 self.credentials["refresh_token"], SCOPES
@@ -336,7 +338,7 @@ class MicrosoftProvider(CalendarProvider):
         headers = {**headers, "Authorization": f"Bearer {self._access_token()}"}
         try:
             return self._session.request(
-                method, url, headers=headers, timeout=HTTP_TIMEOUT, **kwargs
+                method, url, headers=headers, timeout=self.timeout, **kwargs
             )
         except requests.RequestException as exc:
             raise TransientError("Microsoft Graph could not be reached.", detail=str(exc)) from exc

@@ -10,6 +10,7 @@ from django.utils import timezone
 from calendars import connections, sync
 from calendars.models import CalendarConnection, Event
 from calendars.signals import calendar_access_lost
+from scheduler import leases
 from tests.support.times import at as _at
 
 MAILBOX = "owner@acme.example"
@@ -89,8 +90,9 @@ def test_a_revoked_grant_means_reconnect_required_and_exactly_one_email(
 ):
     sandbox_client.fault("google", "revoke_grant", email=MAILBOX)
     sandbox_client.fault("google", "expire_access_tokens", email=MAILBOX)
-    sync.sync_connection(connection.pk)
-    sync.sync_connection(connection.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # mail goes out after commit
+        sync.sync_connection(connection.pk)
+        sync.sync_connection(connection.pk)
     connection.refresh_from_db()
     assert connection.status == CalendarConnection.Status.RECONNECT_REQUIRED
     reconnect_mails = [m for m in mail.outbox if "Reconnect your Google calendar" in m.subject]
@@ -129,8 +131,8 @@ def test_rate_limits_push_the_next_sync_back_by_the_providers_delay(connection, 
 
 
 def test_a_held_lease_keeps_a_second_sync_out_and_an_expired_one_does_not(connection):
-    owner = sync.claim(connection.pk)
-    assert owner
+    held = leases.claim(CalendarConnection, connection.pk, prefix="sync_")
+    assert held
     assert sync.sync_connection(connection.pk).claimed is False
     # A worker that died mid-sync: its lease runs out and the next sync proceeds.
     CalendarConnection.objects.filter(pk=connection.pk).update(
@@ -200,9 +202,9 @@ def test_a_superseded_sync_writes_nothing(connection, primary, sandbox_client):
         start=_at(1, 9).isoformat(),
         end=_at(1, 10).isoformat(),
     )
-    stale = sync.Lease(connection.pk, "a-worker-that-lost-its-lease")
+    stale = leases.Lease(CalendarConnection, connection.pk, "lost-its-lease", "sync_", 15)
     CalendarConnection.objects.filter(pk=connection.pk).update(sync_lease_owner="someone-else")
     client = connections.provider_for(connection)
-    with pytest.raises(sync.LeaseLost):
+    with pytest.raises(leases.LeaseLost):
         sync.sync_calendar(client, primary, False, sync.SyncReport(connection.pk), lease=stale)
     assert "Late" not in _mirror(primary)

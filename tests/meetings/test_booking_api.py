@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from calendars import outbox, sync
 from calendars.models import CalendarWrite, Event
@@ -210,18 +211,27 @@ def test_offline_mode_takes_a_request_and_writes_no_calendar(
     assert owner_mail and "requested a meeting" in owner_mail[0].body
 
 
-def test_an_inactive_availability_calendar_blocks_booking_and_mails_the_owner_each_time(
-    client, live_page, connection, django_capture_on_commit_callbacks
+def test_an_inactive_availability_calendar_blocks_booking_and_mails_the_owner_hourly(
+    client, live_page, connection, django_capture_on_commit_callbacks, time_machine
 ):
     boss = connection.calendars.get(name="Boss")
     boss.for_availability, boss.is_active = True, False
     boss.save()
-    for _ in range(2):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = _book(client, live_page, next_day_at(10))
-        assert response.status_code == 423
-    alerts = [m for m in mail.outbox if "a calendar needs your attention" in m.subject]
-    assert len(alerts) == 2 and alerts[0].to == [live_page.owner.email]
+
+    def attempts(count: int) -> list:
+        mail.outbox.clear()
+        for _ in range(count):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = _book(client, live_page, next_day_at(10))
+            assert response.status_code == 423
+        return [m for m in mail.outbox if "a calendar needs your attention" in m.subject]
+
+    # Told at the first refused attempt, not flooded by the next ones (SPEC §1.4 and abuse).
+    alerts = attempts(5)
+    assert len(alerts) == 1 and alerts[0].to == [live_page.owner.email]
+    assert "Boss" in alerts[0].body
+    time_machine.move_to(timezone.now() + timedelta(minutes=61), tick=False)
+    assert len(attempts(2)) == 1  # an hour later, told again
     assert _slots(client, live_page).json()["slots"] == []
     assert not Booking.objects.exists()
 
@@ -243,7 +253,8 @@ def test_cancel_from_the_manage_link_cancels_the_calendar_event(
     outbox.sweep()
     booking = Booking.objects.get(pk=booking_id)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/meetings/manage/{booking.manage_token}/cancel")
+        response = client.post(f"/meetings/manage/{booking.manage_token}/cancel", follow=True)
+    assert response.redirect_chain[0][1] == 302  # POST, redirect, GET: no re-submit on reload
     assert response.status_code == 200 and "cancelled" in response.content.decode()
     outbox.sweep()
     booking.refresh_from_db()
