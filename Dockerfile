@@ -11,4 +11,4 @@ RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tm
     FIELD_ENCRYPTION_KEYS=$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
     python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "scheduler.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "--config", "scheduler/gunicorn_conf.py", "scheduler.wsgi:application"]

@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev services chromium lint bench clean
+.PHONY: run dev test install install-dev services chromium lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make run: the app with an embedded default (SQLite, filesystem broker, sandbox providers, demo account)
+## make run: the app with an embedded default (SQLite, filesystem broker, sandbox providers, demo
+## account), served by gunicorn with the production settings of scheduler/gunicorn_conf.py
 run: $(VENV)/.installed
-	VENV=$(VENV) bin/run
+	VENV=$(VENV) exec bin/run
+
+## make dev: the same, with Django's autoreloading development server instead of gunicorn
+dev: $(VENV)/.installed
+	VENV=$(VENV) WEB=dev exec bin/run
 
 ## make test: everything the tests need (PostgreSQL, Redis, Chromium), then the whole suite
 test: $(VENV)/.installed-dev services chromium
