@@ -1,5 +1,7 @@
 """`python manage.py seed_demo`: the demo account a newcomer signs in to. Safe to re-run."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,11 @@ DEMO_EMAIL = "admin@demo.example"
 DEMO_PASSWORD = "demo-admin-pass"  # noqa: S105  (a published demo login, local only)
 DEMO_TIMEZONE = "America/New_York"
 DEMO_SLUG = "demo"
+# A second person of the demo account, with their own (partly busy) calendar, who hosts the
+# team pages with the demo admin.
+TEAMMATE_EMAIL = "sam@demo.example"
+TEAMMATE_PASSWORD = "demo-sam-pass"  # noqa: S105  (a published demo login, local only)
+TEAM_SLUG, GROUP_SLUG = "demo-team", "demo-group"
 
 
 class Command(BaseCommand):
@@ -28,11 +35,19 @@ class Command(BaseCommand):
         user, created = self._admin()
         verb = "Created" if created else "Refreshed"
         self.stdout.write(self.style.SUCCESS(f"{verb} the demo account '{DEMO_ACCOUNT}'."))
+        teammate = self._teammate(user.account)
         if settings.CALENDAR_SANDBOX_URL:
-            self._calendar(user)
-        page = self._page(user)
-        self.stdout.write(f"Demo scheduling page: {settings.APP_BASE_URL}/meetings/{page.slug}")
+            sandbox = SandboxControl(settings.CALENDAR_SANDBOX_URL)
+            self._calendar(sandbox, user, DEMO_EMAIL, sample_events)
+            self._calendar(sandbox, teammate, TEAMMATE_EMAIL, teammate_events)
+        pages = [self._page(user), *self._team_pages(user, teammate)]
+        for page in pages:
+            self.stdout.write(
+                f"Demo {page.get_kind_display().split(' (')[0].lower()} page: "
+                f"{settings.APP_BASE_URL}/meetings/{page.slug}"
+            )
         self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
+        self.stdout.write(f"(or as {TEAMMATE_EMAIL} with password {TEAMMATE_PASSWORD})")
 
     @transaction.atomic
     def _admin(self) -> tuple[User, bool]:
@@ -55,6 +70,46 @@ class Command(BaseCommand):
         )
         return user, created
 
+    @transaction.atomic
+    def _teammate(self, account: Account) -> User:
+        user = User.objects.filter(email__iexact=TEAMMATE_EMAIL).first()
+        if user is None:
+            user = User(email=TEAMMATE_EMAIL, account=account, timezone="Europe/Warsaw")
+        user.full_name = user.full_name or "Sam Teammate"
+        user.personal_email_access = True
+        user.seat = User.Seat.SALES
+        user.set_password(TEAMMATE_PASSWORD)
+        user.save()
+        EmailAddress.objects.update_or_create(
+            user=user, email=TEAMMATE_EMAIL, defaults={"primary": True, "verified": True}
+        )
+        return user
+
+    def _team_pages(self, admin: User, teammate: User) -> list[SchedulingPage]:
+        """A round robin page (either of the two hosts) and a group page (both attend)."""
+        pages = []
+        for slug, kind, name in (
+            (TEAM_SLUG, SchedulingPage.Kind.ROUND_ROBIN, "Talk to our team"),
+            (GROUP_SLUG, SchedulingPage.Kind.GROUP, "Meet the two of us"),
+        ):
+            page, _ = SchedulingPage.objects.get_or_create(
+                slug=slug,
+                defaults={
+                    "account": admin.account,
+                    "owner": admin,
+                    "name": name,
+                    "kind": kind,
+                    "durations": [30],
+                    "timezone": admin.timezone,
+                    "weekly_hours": {str(day): [["09:00", "17:00"]] for day in range(5)},
+                    "min_notice": 60,
+                    "increment": 30,
+                },
+            )
+            page.members.add(teammate)
+            pages.append(page)
+        return pages
+
     def _page(self, user: User) -> SchedulingPage:
         """A one-on-one page at /meetings/demo: 30 minutes, weekdays 09:00-17:00 local."""
         page, _ = SchedulingPage.objects.get_or_create(
@@ -74,10 +129,9 @@ class Command(BaseCommand):
         )
         return page
 
-    def _calendar(self, user: User) -> None:
-        """Give the demo admin a sandbox Google calendar with a few events, connected."""
-        sandbox = SandboxControl(settings.CALENDAR_SANDBOX_URL)
-        new_mailbox = sandbox.ensure_mailbox(DEMO_EMAIL)
+    def _calendar(self, sandbox: SandboxControl, user: User, email: str, events) -> None:
+        """Give a demo user a sandbox Google calendar with a few events, connected."""
+        new_mailbox = sandbox.ensure_mailbox(email, events)
         connection = user.calendar_connections.first()
         if connection is not None and not new_mailbox and not connection.needs_reconnect:
             return
@@ -86,10 +140,10 @@ class Command(BaseCommand):
             CalendarConnection.objects.filter(pk=connection.pk).update(
                 status=CalendarConnection.Status.RECONNECT_REQUIRED
             )
-        connection = connections.create_connection(user, "google", sandbox.credentials(DEMO_EMAIL))
+        connection = connections.create_connection(user, "google", sandbox.credentials(email))
         report = sync.sync_connection(connection.pk, full=True)
         self.stdout.write(
-            f"Connected the demo admin to the sandbox Google calendar {DEMO_EMAIL} "
+            f"Connected {user.email} to the sandbox Google calendar {email} "
             f"({report.upserted} events synced)."
         )
 
@@ -110,23 +164,26 @@ class SandboxControl:
         response.raise_for_status()
         return response.json()
 
-    def ensure_mailbox(self, email: str) -> bool:
-        """Create the demo mailbox and its sample events unless it exists; True if created."""
+    def ensure_mailbox(self, email: str, events) -> bool:
+        """Create a demo mailbox and its sample events unless it exists; True if created."""
         if requests.get(f"{self.base_url}/mailboxes/{email}", timeout=10).ok:
             return False
+        calendars = []
+        if email == DEMO_EMAIL:
+            calendars = [
+                {"id": "team@demo.example", "name": "Team", "access": "writer"},
+                {"id": "holidays@demo.example", "name": "Holidays", "access": "reader"},
+            ]
         self._post(
             "/mailboxes",
             {
                 "provider": "google",
                 "email": email,
                 "timezone": DEMO_TIMEZONE,
-                "calendars": [
-                    {"id": "team@demo.example", "name": "Team", "access": "writer"},
-                    {"id": "holidays@demo.example", "name": "Holidays", "access": "reader"},
-                ],
+                "calendars": calendars,
             },
         )
-        for calendar_id, event in sample_events():
+        for calendar_id, event in events():
             self._post(f"/mailboxes/{email}/calendars/{calendar_id}/events", event)
         return True
 
@@ -191,6 +248,25 @@ def sample_events() -> list[tuple[str, dict]]:
                 "summary": "Team offsite",
                 "start": at(3, 10),
                 "end": at(3, 16),
+            },
+        ),
+    ]
+
+
+def teammate_events() -> list[tuple[str, dict]]:
+    """Sam is busy every weekday morning from 10:00 to 12:00 (New York): the round robin page
+    still offers those times (the demo admin is free), the group page does not."""
+    tz = ZoneInfo(DEMO_TIMEZONE)
+    today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [
+        (
+            TEAMMATE_EMAIL,
+            {
+                "summary": "Customer workshops",
+                "start": (today + timedelta(days=1, hours=10)).isoformat(),
+                "end": (today + timedelta(days=1, hours=12)).isoformat(),
+                "timezone": DEMO_TIMEZONE,
+                "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"],
             },
         ),
     ]
