@@ -12,13 +12,14 @@ from icalendar import Calendar as ICalendar
 from icalendar import Event as IEvent
 from icalendar import vCalAddress, vText
 
+from meetings import urlrules
 from meetings.models import Booking, SchedulingPage
 
 ICS_PRODID = "-//Meetings//Scheduling pages//EN"
 
 
 def manage_url(booking: Booking) -> str:
-    return settings.APP_BASE_URL + reverse("public:manage", args=[booking.manage_token])
+    return urlrules.manage_url(booking)
 
 
 def ics_for(booking: Booking, cancelled: bool = False) -> bytes:

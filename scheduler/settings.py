@@ -62,6 +62,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Public base URL of the app, used in emails and provider redirect URIs.
 APP_BASE_URL = (env_str("APP_BASE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 
+# Custom domains (Settings > Domains, scheduler/domains.py): where customers point their
+# domain (CNAME target, or an IP address for A/AAAA records; default APP_BASE_URL's host),
+# the nameservers verification asks (default: the system's resolver), and how long a
+# verified domain whose records fail keeps being served.
+CUSTOM_DOMAIN_TARGET = env_str("CUSTOM_DOMAIN_TARGET") or ""
+CUSTOM_DOMAIN_DNS_NAMESERVERS = env_list("CUSTOM_DOMAIN_DNS_NAMESERVERS")
+CUSTOM_DOMAIN_DNS_PORT = env_int("CUSTOM_DOMAIN_DNS_PORT", 53)
+CUSTOM_DOMAIN_DNS_TIMEOUT = float(env_int("CUSTOM_DOMAIN_DNS_TIMEOUT", 5))
+CUSTOM_DOMAIN_GRACE_HOURS = env_int("CUSTOM_DOMAIN_GRACE_HOURS", 72)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -176,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "scheduler.tasks.heartbeat", "schedule": 60.0},
     "dispatch-calendar-syncs": {"task": "calendars.tasks.dispatch_due_syncs", "schedule": 60.0},
     "sweep-calendar-writes": {"task": "calendars.tasks.sweep_calendar_writes", "schedule": 60.0},
+    "recheck-custom-domains": {"task": "scheduler.tasks.recheck_domains", "schedule": 3600.0},
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
@@ -321,8 +332,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     if env_bool("USE_X_FORWARDED_PROTO", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # /healthz is probed over plain http by load balancers and orchestrators.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # /healthz is probed over plain http by load balancers and orchestrators, and the TLS
+    # proxy asks /tls/ask over plain http before it has a certificate.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^tls/ask$"]
 
 # --- Logging ----------------------------------------------------------------------------
 
