@@ -42,6 +42,7 @@ class MeetingLinksForm(forms.ModelForm):
         chosen = Q(pk=self.instance.domain_id) if self.instance.domain_id else Q()
         self.fields["domain"].queryset = user.account.domains.filter(Q(verified=True) | chosen)
         self.fields["domain"].empty_label = "This app's own address"
+        self.links = {"base_url": urlrules.base_url(user.pk)}
 
     def clean_url_prefix(self) -> str:
         current = self.instance.url_prefix

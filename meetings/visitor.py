@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpResponseRedirect
@@ -23,8 +24,8 @@ def remembered(request) -> dict:
         return {}
     try:
         data = json.loads(request.get_signed_cookie(VISITOR_COOKIE, salt=VISITOR_SALT))
-    except (KeyError, ValueError, TypeError):
-        return {}
+    except (KeyError, ValueError, TypeError, signing.BadSignature):
+        return {}  # none, tampered with, or expired
     return data if isinstance(data, dict) else {}
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from calendars import connections, sync
 from calendars.models import CalendarConnection
+from meetings import urlrules
 from meetings.models import SchedulingPage
 from scheduler.models import Account, Tier, User
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         if settings.CALENDAR_SANDBOX_URL:
             self._calendar(user)
         page = self._page(user)
-        self.stdout.write(f"Demo scheduling page: {settings.APP_BASE_URL}/meetings/{page.slug}")
+        self.stdout.write(f"Demo scheduling page: {urlrules.page_url(page)}")
         self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
 
     @transaction.atomic
