@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev services chromium lint bench clean
+.PHONY: run test install install-dev services chromium caddy lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ install-dev: $(VENV)/.installed-dev
 run: $(VENV)/.installed
 	VENV=$(VENV) bin/run
 
-## make test: everything the tests need (PostgreSQL, Redis, Chromium), then the whole suite
-test: $(VENV)/.installed-dev services chromium
+## make test: everything the tests need (PostgreSQL, Redis, Chromium, Caddy), then the whole suite
+test: $(VENV)/.installed-dev services chromium caddy
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -35,6 +35,9 @@ services:
 
 chromium:
 	@command -v chromium >/dev/null || bin/ensure-chromium
+
+caddy:
+	@command -v caddy >/dev/null || bin/ensure-caddy
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
