@@ -208,10 +208,15 @@ def test_the_web_entrypoint_migrates_serves_plain_http_and_the_first_admin_signs
     try:
         health = _wait_healthy(f"{base}/healthz", web, log_path)
         assert health["database"] == "ok" and health["broker"] == "ok"
-        home = requests.get(base + "/", headers={"Host": "localhost"}, allow_redirects=False)
+        home = requests.get(
+            base + "/", headers={"Host": "localhost"}, allow_redirects=False, timeout=10
+        )
         assert home.status_code == 302 and home.headers["Location"].startswith("/accounts/")
         assert "Strict-Transport-Security" not in home.headers
-        assert requests.get(f"{base}/", headers={"Host": "evil.example"}).status_code == 400
+        assert (
+            requests.get(f"{base}/", headers={"Host": "evil.example"}, timeout=10).status_code
+            == 400
+        )
 
         healthcheck = subprocess.run(
             ["bin/healthcheck", "web"], cwd=ROOT, env=container_env, capture_output=True
@@ -219,8 +224,10 @@ def test_the_web_entrypoint_migrates_serves_plain_http_and_the_first_admin_signs
         assert healthcheck.returncode == 0, healthcheck.stderr
 
         created = subprocess.run(
-            ["bin/docker-entrypoint", "python", "manage.py", "create_admin"]
-            + ["--email", "Owner@Example.com", "--company", "Example Inc"],
+            [
+                *("bin/docker-entrypoint", "python", "manage.py", "create_admin"),
+                *("--email", "Owner@Example.com", "--company", "Example Inc"),
+            ],
             cwd=ROOT,
             env=container_env,
             capture_output=True,
