@@ -194,7 +194,11 @@ def email_template_edit(request, template_id: int | None = None):
     context = {
         "form": form,
         "template": template,
-        "fields": [(placeholders.token(n), label) for n, label in placeholders.FIELDS.items()],
+        "fields": [
+            (placeholders.token(name), label)
+            for name, label in placeholders.FIELDS.items()
+            if name != placeholders.MEETING_LINK  # it has its own section
+        ],
         "meeting_link": placeholders.token(placeholders.MEETING_LINK),
         "default_link": provider.default_link(request.user),
         "pages": [
