@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run dev test install install-dev services chromium lint bench clean
+.PHONY: run dev test install install-dev services chromium caddy lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ run: $(VENV)/.installed
 dev: $(VENV)/.installed
 	VENV=$(VENV) WEB=dev exec bin/run
 
-## make test: everything the tests need (PostgreSQL, Redis, Chromium), then the whole suite
-test: $(VENV)/.installed-dev services chromium
+## make test: everything the tests need (PostgreSQL, Redis, Chromium, Caddy), then the whole suite
+test: $(VENV)/.installed-dev services chromium caddy
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -40,6 +40,9 @@ services:
 
 chromium:
 	@command -v chromium >/dev/null || bin/ensure-chromium
+
+caddy:
+	@command -v caddy >/dev/null || bin/ensure-caddy
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
-from crm.models import Contact
+from crm import links, placeholders
+from crm.models import Contact, EmailTemplate
 
 DEFAULT_DUE_TIME = time(9, 0)
 
@@ -26,7 +27,52 @@ def to_utc(day: date, moment: time, zone: ZoneInfo) -> datetime:
 class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
-        fields = ["email", "first_name", "last_name"]
+        fields = ["email", "first_name", "last_name", "company"]
+
+
+class EmailTemplateForm(forms.ModelForm):
+    class Meta:
+        model = EmailTemplate
+        fields = ["name", "subject", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 12})}
+        help_texts = {
+            "body": "Placeholders like {{ contact.first_name }} are filled in for each contact "
+            "when you send. {{ meeting_link }} becomes your default meeting link.",
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def _check_placeholders(self, text: str) -> str:
+        unknown = placeholders.unknown(text)
+        if unknown:
+            allowed = ", ".join(placeholders.token(name) for name in placeholders.FIELDS)
+            raise forms.ValidationError(f"Unknown placeholder {unknown[0]}. Use one of: {allowed}.")
+        for page_id in placeholders.page_ids(text):
+            if links.provider().page_link(self.user, page_id) is None:
+                raise forms.ValidationError(
+                    f"{placeholders.token('meeting_link', page_id)} is not one of your "
+                    "scheduling pages."
+                )
+        return text
+
+    def clean_subject(self) -> str:
+        subject = self._check_placeholders(self.cleaned_data["subject"])
+        if "\n" in subject or "\r" in subject:
+            raise forms.ValidationError("The subject must be one line.")
+        return subject
+
+    def clean_body(self) -> str:
+        return self._check_placeholders(self.cleaned_data["body"])
+
+
+class SendEmailForm(forms.Form):
+    template = forms.ModelChoiceField(queryset=EmailTemplate.objects.none(), empty_label=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = EmailTemplate.objects.filter(owner=user)
 
 
 class MeetingForm(forms.Form):

@@ -14,6 +14,7 @@ class Contact(models.Model):
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -134,3 +135,57 @@ class Task(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.status == self.Status.COMPLETED
+
+
+class EmailTemplate(models.Model):
+    """A sales email a user writes once and sends to many contacts. Placeholders such as
+    {{ contact.first_name }} or {{ meeting_link }} are filled in at send time
+    (crm.placeholders; never rendered as a Django template)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="email_templates")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_templates"
+    )
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=255)
+    body = models.TextField(max_length=20000)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SentEmail(models.Model):
+    """An email sent to a contact from their record, as it was sent: it is on the contact's
+    timeline even after its template changes or is deleted."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Not sent"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sent_emails")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_emails"
+    )
+    template = models.ForeignKey(
+        EmailTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent"
+    )
+    to_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to_email}"

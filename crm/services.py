@@ -54,6 +54,7 @@ def create_contact(
     email: str,
     first_name: str = "",
     last_name: str = "",
+    company: str = "",
     owner: User | None = None,
 ) -> Contact:
     """Add a contact; raises DuplicateContact when the address is taken (even by a racer)."""
@@ -64,6 +65,7 @@ def create_contact(
                 email=email.strip(),
                 first_name=first_name,
                 last_name=last_name,
+                company=company,
                 owner=owner,
             )
     except IntegrityError as exc:

@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import services
-from crm.forms import ContactForm, MeetingForm, TaskForm
-from crm.models import Contact, Meeting, Task
+from crm import links, placeholders, sales_emails, services
+from crm.forms import ContactForm, EmailTemplateForm, MeetingForm, SendEmailForm, TaskForm
+from crm.models import Contact, EmailTemplate, Meeting, Task
 
 PAGE_SIZE = 50
 
@@ -82,6 +82,8 @@ def _render_contact(request, contact: Contact, meeting_form=None, task_form=None
         "meeting_form": meeting_form or MeetingForm(zone=zone),
         "task_form": task_form or TaskForm(zone=zone),
         "invites": services.invitation_calendar(request.user) is not None,
+        "emails": contact.emails.select_related("sender")[:50],
+        "send_form": SendEmailForm(user=request.user),
     }
     failed = (meeting_form and meeting_form.errors) or (task_form and task_form.errors)
     return render(request, "crm/contact.html", context, status=400 if failed else 200)
@@ -160,3 +162,93 @@ def _task_action(action, message: str):
 task_complete = _task_action(services.complete_task, "“{title}” is done.")
 task_reopen = _task_action(services.reopen_task, "“{title}” was reopened.")
 task_delete = _task_action(services.delete_task, "“{title}” was deleted.")
+
+
+# --- Sales email templates --------------------------------------------------------------
+
+
+def _my_template(request, template_id: int) -> EmailTemplate:
+    return get_object_or_404(
+        EmailTemplate, pk=template_id, owner=request.user, account=request.user.account
+    )
+
+
+@login_required
+def email_templates(request):
+    templates = EmailTemplate.objects.filter(owner=request.user)
+    return render(request, "crm/email_templates.html", {"templates": templates})
+
+
+@login_required
+def email_template_edit(request, template_id: int | None = None):
+    template = _my_template(request, template_id) if template_id else None
+    form = EmailTemplateForm(request.POST or None, instance=template, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        template = form.save(commit=False)
+        if template.pk is None:
+            template.owner, template.account = request.user, request.user.account
+        template.save()
+        messages.success(request, f"Template “{template.name}” was saved.")
+        return redirect("crm:email_templates")
+    provider = links.provider()
+    context = {
+        "form": form,
+        "template": template,
+        "fields": [
+            (placeholders.token(name), label)
+            for name, label in placeholders.FIELDS.items()
+            if name != placeholders.MEETING_LINK  # it has its own section
+        ],
+        "meeting_link": placeholders.token(placeholders.MEETING_LINK),
+        "default_link": provider.default_link(request.user),
+        "pages": [
+            (placeholders.token(placeholders.MEETING_LINK, pk), label)
+            for pk, label in provider.choices(request.user)
+        ],
+    }
+    status = 400 if form.errors else 200
+    return render(request, "crm/email_template_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def email_template_delete(request, template_id: int):
+    template = _my_template(request, template_id)
+    template.delete()
+    messages.success(request, f"Template “{template.name}” was deleted.")
+    return redirect("crm:email_templates")
+
+
+@login_required
+def email_preview(request, contact_id: int):
+    """The templated email as it would go out to this contact, with a Send button."""
+    contact = _contact(request, contact_id)
+    form = SendEmailForm(request.GET or None, user=request.user)
+    if not form.is_valid():
+        return render(
+            request, "crm/email_preview.html", {"contact": contact, "form": form}, status=400
+        )
+    template = form.cleaned_data["template"]
+    rendered = sales_emails.render(template, contact, request.user)
+    context = {"contact": contact, "form": form, "template": template, "email": rendered}
+    return render(request, "crm/email_preview.html", context)
+
+
+@login_required
+@require_POST
+def email_send(request, contact_id: int):
+    contact = _contact(request, contact_id)
+    form = SendEmailForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return render(
+            request, "crm/email_preview.html", {"contact": contact, "form": form}, status=400
+        )
+    template = form.cleaned_data["template"]
+    try:
+        sales_emails.send_templated_email(request.user, contact, template)
+    except sales_emails.CannotSend:
+        rendered = sales_emails.render(template, contact, request.user)
+        context = {"contact": contact, "form": form, "template": template, "email": rendered}
+        return render(request, "crm/email_preview.html", context, status=400)
+    messages.success(request, f"Email “{template.name}” is on its way to {contact.email}.")
+    return redirect("crm:contact", contact.pk)

@@ -7,6 +7,9 @@ class MeetingsConfig(AppConfig):
 
     def ready(self) -> None:
         from calendars import settings_page
+        from crm import links
+        from meetings.crm_links import SchedulingPageLinks
         from meetings.settings_section import MeetingLinksSection
 
         settings_page.register(MeetingLinksSection())
+        links.register(SchedulingPageLinks())

@@ -14,6 +14,7 @@ from icalendar import Event as IEvent
 from icalendar import vCalAddress, vText
 
 from calendars.models import Calendar
+from meetings import urlrules
 from meetings.models import Booking, SchedulingPage
 from scheduler import mail
 
@@ -21,7 +22,7 @@ ICS_PRODID = "-//Meetings//Scheduling pages//EN"
 
 
 def manage_url(booking: Booking) -> str:
-    return settings.APP_BASE_URL + reverse("public:manage", args=[booking.manage_token])
+    return urlrules.manage_url(booking)
 
 
 def ics_for(booking: Booking, cancelled: bool = False) -> bytes:
@@ -240,4 +241,4 @@ def request_url(booking: Booking) -> str:
 
 
 def page_link(booking: Booking) -> str:
-    return settings.APP_BASE_URL + reverse("public:page", args=[booking.page.slug])
+    return urlrules.page_url(booking.page)

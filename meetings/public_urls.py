@@ -1,6 +1,6 @@
 from django.urls import path
 
-from meetings import public_views
+from meetings import public_views, visitor
 
 app_name = "public"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("<str:slug>", public_views.page, name="page"),
     path("<str:slug>/slots", public_views.slot_list, name="slots"),
     path("<str:slug>/book", public_views.book, name="book"),
+    path("<str:slug>/forget", visitor.forget, name="forget"),
 ]

@@ -9,7 +9,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,10 +19,11 @@ from django_ratelimit.decorators import ratelimit
 
 from meetings import booking as booking_service
 from meetings import requests as meeting_requests
-from meetings import slots
+from meetings import slots, urlrules, visitor
 from meetings.emails import ics_for
 from meetings.forms import BookingForm
 from meetings.models import Booking, SchedulingPage
+from meetings.visitor import VISITOR_COOKIE, VISITOR_SALT
 from scheduler import availability_cache
 from scheduler.forms import timezone_choices
 
@@ -61,6 +62,8 @@ def _zone(name: str | None, default: str) -> str | None:
 @require_GET
 def page(request, slug: str):
     page = _page(request, slug)
+    if canonical := urlrules.canonical_redirect(request, page):
+        return HttpResponsePermanentRedirect(canonical)
     if not slots.pages_enabled(page):
         return render(request, "meetings/public/unavailable.html", {"page": page}, status=404)
     context = {
@@ -68,7 +71,8 @@ def page(request, slug: str):
         "questions": page.questions,
         "durations": page.durations,
         "timezones": timezone_choices(),
-        "prefill": _remembered_visitor(request),
+        "prefill": visitor.prefill(request),
+        "remembered": bool(visitor.remembered(request)),
         "rescheduling": _rescheduling(page, request.GET.get("reschedule", "")),
     }
     return render(request, "meetings/public/page.html", context)
@@ -198,9 +202,6 @@ def book(request, slug: str):
     return response
 
 
-VISITOR_COOKIE, VISITOR_SALT = "meetings_visitor", "meetings.visitor"
-
-
 def _remember_visitor(request, response, data: dict) -> None:
     """On a custom domain, remember the visitor's details to prefill their next booking
     (SPEC §1.7). The app's own host is shared by every account, so it never does."""
@@ -216,15 +217,6 @@ def _remember_visitor(request, response, data: dict) -> None:
         httponly=True,
         samesite="Lax",
     )
-
-
-def _remembered_visitor(request) -> dict:
-    if request.custom_domain is None:
-        return {}
-    try:
-        return json.loads(request.get_signed_cookie(VISITOR_COOKIE, salt=VISITOR_SALT))
-    except (KeyError, ValueError, TypeError):
-        return {}
 
 
 @require_GET

@@ -1,6 +1,7 @@
 """The scheduling-page part of Settings > General > Calendar (registered by MeetingsConfig)."""
 
 from django import forms
+from django.db.models import Q
 
 from meetings import urlrules
 from meetings.models import MeetingSettings, SchedulingPage
@@ -36,8 +37,12 @@ class MeetingLinksForm(forms.ModelForm):
             self.fields["url_prefix"].required = False
         self.fields["default_page"].queryset = SchedulingPage.objects.filter(owner=user)
         self.fields["default_page"].empty_label = "None"
-        self.fields["domain"].queryset = user.account.domains.filter(verified=True)
+        # Only connected domains are offered (SPEC §1.7); one that was chosen and has since
+        # been disconnected stays selectable so saving other settings does not fail on it.
+        chosen = Q(pk=self.instance.domain_id) if self.instance.domain_id else Q()
+        self.fields["domain"].queryset = user.account.domains.filter(Q(verified=True) | chosen)
         self.fields["domain"].empty_label = "This app's own address"
+        self.links = {"base_url": urlrules.base_url(user.pk)}
 
     def clean_url_prefix(self) -> str:
         current = self.instance.url_prefix

@@ -2,6 +2,10 @@
 
 from django.urls import path
 
+from meetings import tls
 from meetings.public_views import robots
 
-urlpatterns = [path("robots.txt", robots, name="robots")]
+urlpatterns = [
+    path("robots.txt", robots, name="robots"),
+    path("tls/ask", tls.ask, name="tls_ask"),
+]

@@ -5,9 +5,11 @@ import re
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils.text import slugify
 
-from meetings.models import MeetingSettings, SchedulingPage
+from meetings.models import Booking, MeetingSettings, SchedulingPage
+from scheduler.models import Domain
 
 # Paths under /meetings/ that can never be a page.
 RESERVED = {
@@ -75,13 +77,43 @@ def new_page_slug(user, page_name: str) -> str:
     return _first_free(f"{prefix}-{clean_slug(page_name)}"[:90], slug_taken)
 
 
-def page_url(page: SchedulingPage) -> str:
-    """The page's public address: on the owner's meeting domain when one is chosen, so
-    changing the meeting domain updates every meeting link (SPEC §1.7)."""
+def meeting_domain(user_id: int) -> Domain | None:
+    """The connected custom domain a user chose as meeting domain, if any."""
     meeting_settings = (
-        MeetingSettings.objects.filter(user_id=page.owner_id).select_related("domain").first()
+        MeetingSettings.objects.filter(user_id=user_id).select_related("domain").first()
     )
     domain = meeting_settings.domain if meeting_settings else None
-    if domain is not None and domain.verified:
-        return f"https://{domain.hostname}/meetings/{page.slug}"
-    return f"{settings.APP_BASE_URL}/meetings/{page.slug}"
+    return domain if domain is not None and domain.verified else None
+
+
+def base_url(user_id: int) -> str:
+    """Where a user's public meeting links live: their meeting domain, else the app."""
+    domain = meeting_domain(user_id)
+    if domain is not None:
+        return f"https://{domain.hostname}"
+    return settings.APP_BASE_URL
+
+
+def page_url(page: SchedulingPage) -> str:
+    """The page's public address: on the owner's meeting domain when one is chosen, so
+    changing the meeting domain updates every meeting link (SPEC §1.7). Every meeting link
+    the app shows or sends is built here (or by `manage_url`)."""
+    return f"{base_url(page.owner_id)}/meetings/{page.slug}"
+
+
+def manage_url(booking: Booking) -> str:
+    """A booking's manage link, on the page owner's meeting domain like the page."""
+    path = reverse("public:manage", args=[booking.manage_token])
+    return base_url(booking.page.owner_id) + path
+
+
+def canonical_redirect(request, page: SchedulingPage) -> str | None:
+    """The meeting-domain URL to send a GET of the page on the app's host to (301), or
+    None when this is already where the page lives."""
+    if request.custom_domain is not None:
+        return None
+    domain = meeting_domain(page.owner_id)
+    if domain is None:
+        return None
+    query = request.META.get("QUERY_STRING", "")
+    return page_url(page) + (f"?{query}" if query else "")

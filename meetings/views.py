@@ -47,9 +47,17 @@ def page_edit(request, page_id: int | None = None):
     form = PageForm(request.POST or None, instance=page, user=request.user)
     if request.method == "POST" and form.is_valid():
         page = form.save()
-        messages.success(request, f"“{page.name}” is saved and published at /meetings/{page.slug}.")
+        messages.success(
+            request, f"“{page.name}” is saved and published at {urlrules.page_url(page)}."
+        )
         return redirect("meetings:dashboard")
-    context = {"form": form, "page": page, "weekdays": WEEKDAYS}
+    context = {
+        "form": form,
+        "page": page,
+        "weekdays": WEEKDAYS,
+        "public_url": urlrules.page_url(page) if page else None,
+        "base_url": urlrules.base_url(request.user.pk),
+    }
     return render(request, "meetings/page_form.html", context, status=400 if form.errors else 200)
 
 

@@ -21,13 +21,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="load the state from this JSON file and save it after each change")
     parser.add_argument("--ca-dir", type=Path, default=Path("var/sandbox"),
                         help="where the throw-away CA and server certificate are written")
+    parser.add_argument("--cert-host", action="append", default=[],
+                        help="another name the https certificate is valid for (repeatable)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    running = server.start(args.host, args.port, args.https_port, args.ca_dir, args.state_file)
+    running = server.start(args.host, args.port, args.https_port, args.ca_dir, args.state_file,
+                           cert_hosts=tuple(args.cert_host))
     # Lines an app's environment can take as they are.
     print(f"CALENDAR_SANDBOX_URL={running.http_url}\n"
           f"CALENDAR_SANDBOX_HTTPS_URL={running.https_url}\n"

@@ -300,13 +300,14 @@ def _url(scheme: str, server: BaseWSGIServer) -> str:
 
 def start(host: str = "127.0.0.1", http_port: int = 8001, https_port: int = 8443,
           ca_dir: Path = Path("var/sandbox"), state_path: Path | None = None,
-          state: State | None = None) -> Running:
-    """Start both servers on background threads (port 0 picks a free port)."""
+          state: State | None = None, cert_hosts: tuple[str, ...] = ()) -> Running:
+    """Start both servers on background threads (port 0 picks a free port); the https
+    certificate names `host` and `cert_hosts` (e.g. a container's service name)."""
     state = state or State()
     state_file = StateFile(state_path, state) if state_path else None
     site = Site(state)
     app = state_file.wrap(site) if state_file else site
-    ca_file, server_pem = make_certificates(ca_dir, [host])
+    ca_file, server_pem = make_certificates(ca_dir, [host, *cert_hosts])
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(server_pem)
     servers = [make_server(host, http_port, app, threaded=True),

@@ -33,6 +33,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
-    list_display = ["hostname", "account", "verified"]
-    list_filter = ["verified"]
+    list_display = ["hostname", "account", "status", "verified", "last_checked_at"]
+    list_filter = ["status", "verified"]
+    readonly_fields = ["verification_token", "last_checked_at", "verified_at", "failing_since"]
     search_fields = ["hostname", "account__name"]

@@ -1,7 +1,10 @@
+import ipaddress
 import re
 import zoneinfo
 from functools import cache
+from urllib.parse import urlsplit
 
+import idna
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 
@@ -63,20 +66,59 @@ class ProfileForm(forms.ModelForm):
         labels = {"full_name": "Your name"}
 
 
-HOSTNAME_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
-class DomainForm(forms.ModelForm):
-    class Meta:
-        model = Domain
-        fields = ["hostname"]
-        labels = {"hostname": "Domain"}
-        help_texts = {"hostname": "For example meet.example.com"}
+def clean_hostname(raw: str) -> str:
+    """A domain name as typed (Unicode or punycode, maybe pasted as a URL) in its ASCII,
+    lower-case form; ValidationError for IP addresses and anything that is not a name."""
+    value = raw.strip()
+    if "://" in value:
+        value = urlsplit(value).hostname or ""
+    value = value.split("/")[0].rstrip(".")
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise forms.ValidationError("Enter a domain name, not an IP address.")
+    try:
+        ascii_name = idna.encode(value, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError):
+        raise forms.ValidationError("Enter a domain name such as meet.example.com.") from None
+    labels = ascii_name.split(".")
+    if (
+        len(ascii_name) > 253
+        or len(labels) < 2
+        or not all(LABEL_RE.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise forms.ValidationError("Enter a domain name such as meet.example.com.")
+    return ascii_name
+
+
+class DomainForm(forms.Form):
+    hostname = forms.CharField(
+        label="Domain", max_length=300, help_text="For example meet.example.com"
+    )
 
     def clean_hostname(self) -> str:
-        hostname = self.cleaned_data["hostname"].strip().lower().rstrip(".")
-        if not HOSTNAME_RE.match(hostname):
-            raise forms.ValidationError("Enter a domain name such as meet.example.com.")
+        from scheduler.domains import is_app_host
+
+        hostname = clean_hostname(self.cleaned_data["hostname"])
+        if is_app_host(hostname):
+            raise forms.ValidationError("This is the app's own address; enter your own domain.")
         if Domain.objects.filter(hostname__iexact=hostname).exists():
             raise forms.ValidationError("This domain is already connected to an account.")
         return hostname
+
+
+class DomainRobotsForm(forms.Form):
+    robots = forms.ChoiceField(
+        label="Search engines",
+        choices=[
+            ("hide", "Keep scheduling pages out of search engines (Disallow: /meetings*)"),
+            ("allow", "Allow search engines to index scheduling pages"),
+        ],
+        widget=forms.RadioSelect,
+    )

@@ -1,5 +1,7 @@
+import secrets
 import zoneinfo
 
+import idna
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -112,16 +114,42 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
 
+def new_verification_token() -> str:
+    return secrets.token_hex(16)
+
+
 class Domain(models.Model):
-    """A custom domain of an account, managed in Settings > Domains."""
+    """A custom domain of an account, managed in Settings > Domains.
+
+    `verified` means "connected": scheduling pages are served on it and links point at it.
+    It turns on when the DNS records check out, and stays on while a check fails for less
+    than the grace period (scheduler.domains.GRACE_PERIOD), so a DNS hiccup never breaks
+    every meeting link at once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending verification"
+        VERIFIED = "verified", "Verified"
+        FAILING = "failing", "Failing"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
-    hostname = models.CharField(max_length=253)
+    hostname = models.CharField(max_length=253, help_text="ASCII (IDNA) form, lower-case.")
     verified = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    verification_token = models.CharField(max_length=64, default=new_verification_token)
     hide_meetings_from_search = models.BooleanField(
         default=True, help_text="robots.txt on this domain carries Disallow: /meetings*"
     )
     created_at = models.DateTimeField(default=dj_timezone.now)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    problems = models.JSONField(
+        default=list, blank=True, help_text="What the last check found missing or wrong."
+    )
+    failure_notified = models.BooleanField(
+        default=False, help_text="The admins were emailed about the current failure."
+    )
 
     class Meta:
         constraints = [
@@ -132,6 +160,13 @@ class Domain(models.Model):
     def __str__(self) -> str:
         return self.hostname
 
+    @property
+    def display_name(self) -> str:
+        """The hostname as people write it (Unicode for an internationalised name)."""
+        try:
+            return idna.decode(self.hostname)
+        except idna.IDNAError:
+            return self.hostname
 
 class OutgoingEmail(models.Model):
     """An email queued in the transaction of the change it reports, sent by a worker after

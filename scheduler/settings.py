@@ -62,6 +62,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Public base URL of the app, used in emails and provider redirect URIs.
 APP_BASE_URL = (env_str("APP_BASE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 
+# Custom domains (Settings > Domains, scheduler/domains.py): where customers point their
+# domain (CNAME target, or an IP address for A/AAAA records; default APP_BASE_URL's host),
+# the nameservers verification asks (default: the system's resolver), and how long a
+# verified domain whose records fail keeps being served.
+CUSTOM_DOMAIN_TARGET = env_str("CUSTOM_DOMAIN_TARGET") or ""
+CUSTOM_DOMAIN_DNS_NAMESERVERS = env_list("CUSTOM_DOMAIN_DNS_NAMESERVERS")
+CUSTOM_DOMAIN_DNS_PORT = env_int("CUSTOM_DOMAIN_DNS_PORT", 53)
+CUSTOM_DOMAIN_DNS_TIMEOUT = env_float("CUSTOM_DOMAIN_DNS_TIMEOUT", 5.0)
+CUSTOM_DOMAIN_GRACE_HOURS = env_int("CUSTOM_DOMAIN_GRACE_HOURS", 72)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -194,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "meetings.tasks.expire_meeting_requests",
         "schedule": 300.0,
     },
+    "recheck-custom-domains": {"task": "scheduler.tasks.recheck_domains", "schedule": 3600.0},
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
@@ -241,7 +252,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_ADAPTER = "scheduler.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "scheduler.forms.SignupForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Meetings] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Links in allauth's emails use the scheme the app is reached with (a first self-hosted run
+# is on http://localhost).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if APP_BASE_URL.startswith("https:") else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER") or "Meetings"
 
@@ -341,15 +354,16 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for a plain-http first run (docker-compose.yml's HTTPS=0).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     if env_bool("USE_X_FORWARDED_PROTO", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # /healthz is probed over plain http by load balancers and orchestrators.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # /healthz is probed over plain http by load balancers and orchestrators, and the TLS
+    # proxy asks /tls/ask over plain http before it has a certificate.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^tls/ask$"]
 
 # --- Logging ----------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+import contextlib
 import socket
 
 from celery import shared_task
@@ -29,3 +30,35 @@ def heartbeat() -> None:
 def sweep_emails() -> dict:
     """Sent by beat every minute: send every queued email that is due."""
     return mail.sweep()
+
+
+@shared_task(acks_late=True)
+def recheck_domains() -> int:
+    """Beat, hourly: re-check every custom domain's DNS records, one task per domain."""
+    from scheduler.models import Domain
+
+    ids = list(Domain.objects.values_list("pk", flat=True))
+    for domain_id in ids:
+        check_domain.delay(domain_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def check_domain(domain_id: int) -> None:
+    from scheduler.domains import verify_domain
+    from scheduler.models import Domain
+
+    with contextlib.suppress(Domain.DoesNotExist):  # removed since it was queued
+        verify_domain(domain_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def send_domain_failing_email(domain_id: int) -> None:
+    from scheduler.notifications import send_domain_failing
+
+    send_domain_failing(domain_id)

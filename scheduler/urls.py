@@ -12,6 +12,8 @@ settings_patterns = (
         path("users/", views.settings_users, name="users"),
         path("users/<int:user_id>/", views.settings_user_update, name="user_update"),
         path("domains/", views.settings_domains, name="domains"),
+        path("domains/<int:domain_id>/verify/", views.settings_domain_verify, name="domain_verify"),
+        path("domains/<int:domain_id>/robots/", views.settings_domain_robots, name="domain_robots"),
         path("domains/<int:domain_id>/delete/", views.settings_domain_delete, name="domain_delete"),
         path("general/calendar/", include("calendars.urls")),
     ],

@@ -183,3 +183,27 @@ def sandbox_client(sandbox, settings, monkeypatch):
     client = SandboxClient(sandbox.http_url)
     client.reset()
     return client
+
+
+# --- DNS --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def loopback_dns():
+    from tests.support.dns import LoopbackDns
+
+    server = LoopbackDns().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_zone(loopback_dns, settings):
+    """An empty zone on the loopback DNS server, which the app's domain checks ask."""
+    settings.CUSTOM_DOMAIN_DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.CUSTOM_DOMAIN_DNS_PORT = loopback_dns.port
+    settings.CUSTOM_DOMAIN_DNS_TIMEOUT = 2.0
+    settings.CUSTOM_DOMAIN_TARGET = "app.meetings.test"
+    loopback_dns.zone.clear()
+    yield loopback_dns.zone
+    loopback_dns.zone.clear()

@@ -7,4 +7,27 @@ document.addEventListener("DOMContentLoaded", () => {
       select.value = detected;
     }
   });
+
+  // Forms that undo something ask first.
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // "Insert" buttons put a placeholder at the cursor of their target field.
+  document.querySelectorAll("[data-insert-into]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const field = document.getElementById(button.dataset.insertInto);
+      const source = button.dataset.insertFrom && document.getElementById(button.dataset.insertFrom);
+      const text = source ? source.value : button.dataset.insert;
+      if (!field || !text) return;
+      const start = field.selectionStart ?? field.value.length;
+      const end = field.selectionEnd ?? field.value.length;
+      field.value = field.value.slice(0, start) + text + field.value.slice(end);
+      field.focus();
+      field.selectionStart = field.selectionEnd = start + text.length;
+    });
+  });
 });

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from calendars import connections, sync
 from calendars.models import CalendarConnection
+from meetings import urlrules
 from meetings.models import SchedulingPage
 from scheduler.models import Account, Tier, User
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         for page in pages:
             self.stdout.write(
                 f"Demo {page.get_kind_display().split(' (')[0].lower()} page: "
-                f"{settings.APP_BASE_URL}/meetings/{page.slug}"
+                f"{urlrules.page_url(page)}"
             )
         self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
         self.stdout.write(f"(or as {TEAMMATE_EMAIL} with password {TEAMMATE_PASSWORD})")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler', '0002_domain_robots'),
+        ('scheduler', '0003_domain_verification'),
     ]
 
     operations = [

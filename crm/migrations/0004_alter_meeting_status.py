@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0002_meeting_guests'),
+        ('crm', '0003_sales_emails'),
     ]
 
     operations = [
