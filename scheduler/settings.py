@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 from scheduler.env import env_bool, env_float, env_int, env_list, env_str
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "csp",
     "scheduler",
     "calendars",
     "crm",
@@ -100,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "scheduler.csp.PolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "scheduler.middleware.UserTimezoneMiddleware",
 ]
@@ -117,6 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -364,6 +368,31 @@ if not DEBUG:
     # /healthz is probed over plain http by load balancers and orchestrators, and the TLS
     # proxy asks /tls/ask over plain http before it has a certificate.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^tls/ask$"]
+
+
+# Content-Security-Policy on every response (django-csp): scripts and styles only from the
+# app itself (an inline script needs the request's nonce, `{{ CSP_NONCE }}`), nothing framed
+# and the app framed by nobody, except the pages meant to be embedded, which replace
+# frame-ancestors with the origins allowed to embed them (scheduler.csp.allow_framing; the
+# operator's EMBED_ALLOWED_ORIGINS plus, where a page offers it, the account's own). Forms
+# may post to the app and to the providers' sign-in pages the connect flow redirects to
+# (added by scheduler.csp.PolicyMiddleware from the provider settings).
+EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "frame-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
 
 # --- Logging ----------------------------------------------------------------------------
 
