@@ -98,7 +98,7 @@ def _event(write: CalendarWrite) -> EventWrite:
 # A write's lease is renewed while its provider call runs; a worker that dies mid-write frees
 # it within this many seconds, and the sweeper sends it again (the idempotency key makes the
 # second attempt find the event the first one created).
-LEASE_SECONDS = 15
+LEASE_SECONDS = 10
 
 
 @shared_task(name="calendars.tasks.send_calendar_write")

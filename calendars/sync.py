@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 # A sync renews its lease every few seconds while it runs (scheduler.leases); a worker that
 # dies mid-sync, even by SIGKILL, frees the connection within this many seconds.
-LEASE_SECONDS = 15
+LEASE_SECONDS = 10
 PAST_DAYS, FUTURE_DAYS = 30, 400
 FULL_SYNC_EVERY = timedelta(days=7)
 RETRY_FIRST, RETRY_CAP = timedelta(seconds=30), timedelta(hours=1)

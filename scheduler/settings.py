@@ -138,7 +138,12 @@ DATABASES = {
         _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Shown in pg_stat_activity: which kind of process holds each connection.
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
+        env_str("DB_APPLICATION_NAME") or "meetings"
+    )
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default serves several threads and processes (gunicorn, worker, beat):
     # WAL lets readers and the writer work side by side, IMMEDIATE takes the write lock when a
     # transaction begins (no lock-upgrade deadlocks), and writers wait instead of failing.

@@ -206,3 +206,60 @@ def test_a_revoked_grant_ends_in_reconnect_required_and_one_email(
     reconnect = [m for m in mails if "Reconnect your Google calendar" in m]
     assert len(reconnect) == 1 and worker_connection.user.email in reconnect[0]
     assert sync.due_connection_ids(datetime.now(UTC) + timedelta(days=1)) == []
+
+
+def test_a_revoked_grant_switches_the_page_to_requests_within_one_sync(
+    worker_connection, sandbox_client, worker_mail_dir, live_server
+):
+    """Within one sync in the worker: the page's mode turns to requests (the slots JSON, the
+    booking answer), and the owner gets exactly one alert."""
+    import requests
+
+    from meetings.models import SchedulingPage
+
+    for path in worker_mail_dir.iterdir():
+        path.unlink()
+    user = worker_connection.user
+    page = SchedulingPage.objects.create(
+        account=user.account,
+        owner=user,
+        name="Intro",
+        slug="revoked",
+        weekly_hours={str(day): [["08:00", "18:00"]] for day in range(7)},
+        min_notice=0,
+    )
+    day = _at(2).date().isoformat()
+    slots_url = f"{live_server.url}/meetings/{page.slug}/slots"
+    query = {"start": day, "end": day, "tz": "UTC"}
+    assert requests.get(slots_url, params=query, timeout=10).json()["mode"] == "booking"
+
+    sandbox_client.fault("google", "revoke_grant", email=MAILBOX)
+    sandbox_client.fault("google", "expire_access_tokens", email=MAILBOX)
+    _sync_in_worker(worker_connection.pk)  # one sync
+
+    assert requests.get(slots_url, params=query, timeout=10).json()["mode"] == "offline"
+    session = requests.Session()
+    session.get(f"{live_server.url}/meetings/{page.slug}", timeout=10)
+    answer = session.post(
+        f"{live_server.url}/meetings/{page.slug}/book",
+        json={
+            "start": _at(2, 10).isoformat(),
+            "duration": 30,
+            "timezone": "UTC",
+            "first_name": "Cora",
+            "last_name": "Contact",
+            "email": "cora@client.example",
+        },
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": live_server.url},
+        timeout=30,
+    )
+    assert answer.status_code == 201 and answer.json()["status"] == "requested"
+    assert not CalendarWrite.objects.exists()
+
+    def alerts() -> list[str]:
+        texts = [p.read_text() for p in worker_mail_dir.iterdir()]
+        return [t for t in texts if "Reconnect your Google calendar" in t]
+
+    assert _wait_for(lambda: len(alerts()) == 1)
+    time.sleep(1)
+    assert len(alerts()) == 1
