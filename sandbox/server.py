@@ -43,8 +43,9 @@ log = logging.getLogger("sandbox")
 MODULES = ("sandbox.control", "sandbox.google", "sandbox.microsoft", "sandbox.exchange")
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(json.dumps(payload), status, headers, content_type="application/json")
 
 
@@ -140,18 +141,26 @@ class Site:
 
     def route(self, path: str, methods: list[str], view: Callable[..., Response]) -> None:
         """Add a plain endpoint; `view(request, **url_args)` runs under the state lock."""
+
         def locked_view(request: Request, **args: Any) -> Response:
             with self.state.lock:
                 return view(request, **args)
 
         self._add(path, methods, locked_view)
 
-    def api_route(self, path: str, methods: list[str], gate: Gate,
-                  view: Callable[..., Response], locked: bool = True) -> None:
+    def api_route(
+        self,
+        path: str,
+        methods: list[str],
+        gate: Gate,
+        view: Callable[..., Response],
+        locked: bool = True,
+    ) -> None:
         """Add an API endpoint; `view(request, mailbox, **url_args)` runs under the state lock
         after the gate authenticated the caller and no injected fault answered instead.
         With `locked=False` the view takes the lock itself, around its state work only: for a
         view that waits on a client's server (Graph's subscription handshake)."""
+
         def gated_view(request: Request, **args: Any) -> Response:
             with self.state.lock:
                 mailbox = gate.authenticate(request)
@@ -194,21 +203,36 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _write_pem(path: Path, *items: x509.Certificate | ec.EllipticCurvePrivateKey) -> None:
-    chunks = [item.public_bytes(serialization.Encoding.PEM)
-              if isinstance(item, x509.Certificate)
-              else item.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
-              for item in items]
+    chunks = [
+        item.public_bytes(serialization.Encoding.PEM)
+        if isinstance(item, x509.Certificate)
+        else item.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        for item in items
+    ]
     path.write_bytes(b"".join(chunks))
 
 
-def _sign(subject: str, issuer: str, public_key: Any, signer: ec.EllipticCurvePrivateKey,
-          extensions: list[tuple[x509.ExtensionType, bool]]) -> x509.Certificate:
+def _sign(
+    subject: str,
+    issuer: str,
+    public_key: Any,
+    signer: ec.EllipticCurvePrivateKey,
+    extensions: list[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=366)))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=366))
+    )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical)
     return builder.sign(signer, hashes.SHA256())
@@ -222,22 +246,36 @@ def make_certificates(directory: Path, hosts: list[str]) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = _sign("Provider sandbox CA", "Provider sandbox CA", ca_key.public_key(), ca_key, [
-        (x509.BasicConstraints(ca=True, path_length=0), True),
-        (x509.KeyUsage(False, False, False, False, False, True, True, False, False), True),
-        (ca_ski, False)])
+    ca = _sign(
+        "Provider sandbox CA",
+        "Provider sandbox CA",
+        ca_key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (x509.KeyUsage(False, False, False, False, False, True, True, False, False), True),
+            (ca_ski, False),
+        ],
+    )
     names: list[x509.GeneralName] = []
     for host in dict.fromkeys(["localhost", "127.0.0.1", "::1", *hosts]):
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             names.append(x509.DNSName(host))
-    server = _sign("localhost", "Provider sandbox CA", key.public_key(), ca_key, [
-        (x509.BasicConstraints(ca=False, path_length=None), True),
-        (x509.SubjectAlternativeName(names), False),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
-        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False)])
+    server = _sign(
+        "localhost",
+        "Provider sandbox CA",
+        key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (x509.SubjectAlternativeName(names), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False),
+        ],
+    )
     ca_file, server_file = directory / "sandbox-ca.pem", directory / "sandbox-server.pem"
     _write_pem(ca_file, ca)
     _write_pem(server_file, server, key)
@@ -298,9 +336,14 @@ def _url(scheme: str, server: BaseWSGIServer) -> str:
     return f"{scheme}://{host}:{server.server_port}"
 
 
-def start(host: str = "127.0.0.1", http_port: int = 8001, https_port: int = 8443,
-          ca_dir: Path = Path("var/sandbox"), state_path: Path | None = None,
-          state: State | None = None) -> Running:
+def start(
+    host: str = "127.0.0.1",
+    http_port: int = 8001,
+    https_port: int = 8443,
+    ca_dir: Path = Path("var/sandbox"),
+    state_path: Path | None = None,
+    state: State | None = None,
+) -> Running:
     """Start both servers on background threads (port 0 picks a free port)."""
     state = state or State()
     state_file = StateFile(state_path, state) if state_path else None
@@ -309,11 +352,24 @@ def start(host: str = "127.0.0.1", http_port: int = 8001, https_port: int = 8443
     ca_file, server_pem = make_certificates(ca_dir, [host])
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(server_pem)
-    servers = [make_server(host, http_port, app, threaded=True),
-               make_server(host, https_port, app, threaded=True, ssl_context=tls)]
+    servers = [
+        make_server(host, http_port, app, threaded=True),
+        make_server(host, https_port, app, threaded=True, ssl_context=tls),
+    ]
     for server in servers:
         # A short poll interval keeps stop() quick; the servers are idle-cheap either way.
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                         name="sandbox-http", daemon=True).start()
-    return Running(_url("http", servers[0]), _url("https", servers[1]), ca_file, state, site,
-                   servers, state_file)
+        threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sandbox-http",
+            daemon=True,
+        ).start()
+    return Running(
+        _url("http", servers[0]),
+        _url("https", servers[1]),
+        ca_file,
+        state,
+        site,
+        servers,
+        state_file,
+    )

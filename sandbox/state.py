@@ -34,8 +34,12 @@ PROVIDERS = ("google", "microsoft", "exchange")
 PASSWORD_PROVIDERS = ("exchange",)  # sign in with the mailbox password, not OAuth
 ROLES = ("freeBusyReader", "reader", "writer", "owner")  # weakest first
 REQUEST_FAULTS = ("rate_limit", "server_error", "slow")
-STATE_FAULTS = ("revoke_grant", "lose_calendar_access", "expire_sync_tokens",
-                "expire_access_tokens")
+STATE_FAULTS = (
+    "revoke_grant",
+    "lose_calendar_access",
+    "expire_sync_tokens",
+    "expire_access_tokens",
+)
 CALENDAR_FIELDS = ("id", "name", "access", "primary", "timezone")
 DEFAULT_PASSWORD = "sandbox"
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
@@ -187,8 +191,10 @@ class Event:
 
     def span(self) -> tuple[datetime, datetime]:
         """Aware [start, end); all-day events cover whole days in their time zone."""
-        return (recurrence.instant(self.start, self.timezone),
-                recurrence.instant(self.end, self.timezone))
+        return (
+            recurrence.instant(self.start, self.timezone),
+            recurrence.instant(self.end, self.timezone),
+        )
 
     def overlaps(self, window: tuple[datetime, datetime]) -> bool:
         start, end = self.span()
@@ -457,8 +463,14 @@ class State:
     # mailboxes and calendars
 
     @locked
-    def add_mailbox(self, provider: str, email: str, password: str = DEFAULT_PASSWORD,
-                    timezone: str = "UTC", calendars: Iterable[dict[str, Any]] = ()) -> Mailbox:
+    def add_mailbox(
+        self,
+        provider: str,
+        email: str,
+        password: str = DEFAULT_PASSWORD,
+        timezone: str = "UTC",
+        calendars: Iterable[dict[str, Any]] = (),
+    ) -> Mailbox:
         if provider not in PROVIDERS:
             raise Invalid(f"provider must be one of {', '.join(PROVIDERS)}")
         email = email.strip().lower()
@@ -494,8 +506,15 @@ class State:
             raise NotFound(f"no mailbox {email}") from None
 
     @locked
-    def add_calendar(self, email: str, name: str = "", access: str = "owner",
-                     id: str = "", primary: bool = False, timezone: str = "") -> Calendar:
+    def add_calendar(
+        self,
+        email: str,
+        name: str = "",
+        access: str = "owner",
+        id: str = "",
+        primary: bool = False,
+        timezone: str = "",
+    ) -> Calendar:
         """Give the mailbox a calendar: a new one, or an existing one shared with it."""
         mailbox = self.mailbox(email)
         if access not in ROLES:
@@ -503,8 +522,13 @@ class State:
         calendar = self.data.calendars.get(id)
         if calendar is None:
             owner = mailbox.email if access == "owner" else ""
-            calendar = Calendar(id or new_id(), mailbox.provider, name or id or "Calendar",
-                                check_timezone(timezone or mailbox.timezone), owner)
+            calendar = Calendar(
+                id or new_id(),
+                mailbox.provider,
+                name or id or "Calendar",
+                check_timezone(timezone or mailbox.timezone),
+                owner,
+            )
             self.data.calendars[calendar.id] = calendar
         elif calendar.provider != mailbox.provider:
             raise Invalid(f"calendar {id} belongs to {calendar.provider}")
@@ -547,8 +571,11 @@ class State:
     @locked
     def calendars_of(self, mailbox: Mailbox) -> list[tuple[Calendar, Access]]:
         """The calendars the mailbox can currently see, primary first."""
-        seen = [(self.data.calendars[cal_id], access)
-                for cal_id, access in mailbox.calendars.items() if not access.lost]
+        seen = [
+            (self.data.calendars[cal_id], access)
+            for cal_id, access in mailbox.calendars.items()
+            if not access.lost
+        ]
         return sorted(seen, key=lambda pair: not pair[1].primary)
 
     @locked
@@ -589,14 +616,14 @@ class State:
         original = parsed[1]
         if isinstance(original, datetime):
             original = original.astimezone(ZoneInfo(master.timezone))
-        if not recurrence.is_occurrence(master.recurrence, master.start, master.timezone,
-                                        original):
+        if not recurrence.is_occurrence(master.recurrence, master.start, master.timezone, original):
             raise NotFound(f"event {event_id} not found")
         return _instance(master, original)
 
     @locked
-    def update_event(self, calendar: Calendar, event_id: str,
-                     changes: dict[str, Any]) -> tuple[Event, Event]:
+    def update_event(
+        self, calendar: Calendar, event_id: str, changes: dict[str, Any]
+    ) -> tuple[Event, Event]:
         """Apply field changes; returns (before, after). Editing an instance stores an exception."""
         before = self.find_event(calendar, event_id)
         if before.cancelled:
@@ -617,8 +644,11 @@ class State:
         if event.cancelled:
             raise Gone(f"event {event_id} has been deleted")
         if event.recurrence:
-            for exception in [e for e in calendar.events.values()
-                              if e.recurring_event_id == event.id and not e.cancelled]:
+            for exception in [
+                e
+                for e in calendar.events.values()
+                if e.recurring_event_id == event.id and not e.cancelled
+            ]:
                 self._cancel(calendar, exception)
         return self._cancel(calendar, event)
 
@@ -636,21 +666,25 @@ class State:
             listener(change)
 
     @locked
-    def instances(self, calendar: Calendar, master: Event,
-                  window: tuple[datetime, datetime] | None = None) -> list[Event]:
+    def instances(
+        self, calendar: Calendar, master: Event, window: tuple[datetime, datetime] | None = None
+    ) -> list[Event]:
         """The instances of a recurring event, its exceptions applied, cancelled ones included.
 
         Live instances are kept when they overlap `window`, cancelled ones when their
         original start falls in it.
         """
         duration = master.span()[1] - master.span()[0]
-        starts = recurrence.occurrences(master.recurrence, master.start, master.timezone,
-                                        duration, window, now())
+        starts = recurrence.occurrences(
+            master.recurrence, master.start, master.timezone, duration, window, now()
+        )
         found = {instance_id(master.id, start): _instance(master, start) for start in starts}
-        found.update((e.id, e) for e in calendar.events.values()
-                     if e.recurring_event_id == master.id)
-        return sorted((e for e in found.values() if _in_window(e, window)),
-                      key=lambda e: e.span()[0])
+        found.update(
+            (e.id, e) for e in calendar.events.values() if e.recurring_event_id == master.id
+        )
+        return sorted(
+            (e for e in found.values() if _in_window(e, window)), key=lambda e: e.span()[0]
+        )
 
     @locked
     def occurrences(self, calendar: Calendar, window: tuple[datetime, datetime]) -> list[Event]:
@@ -693,18 +727,41 @@ class State:
     # OAuth
 
     @locked
-    def issue_code(self, provider: str, email: str, client_id: str, redirect_uri: str,
-                   scopes: list[str], code_challenge: str = "",
-                   code_challenge_method: str = "", nonce: str = "") -> AuthCode:
-        code = AuthCode(secrets.token_urlsafe(32), provider, self.mailbox(email).email,
-                        client_id, redirect_uri, scopes, code_challenge,
-                        code_challenge_method or ("S256" if code_challenge else ""), nonce)
+    def issue_code(
+        self,
+        provider: str,
+        email: str,
+        client_id: str,
+        redirect_uri: str,
+        scopes: list[str],
+        code_challenge: str = "",
+        code_challenge_method: str = "",
+        nonce: str = "",
+    ) -> AuthCode:
+        code = AuthCode(
+            secrets.token_urlsafe(32),
+            provider,
+            self.mailbox(email).email,
+            client_id,
+            redirect_uri,
+            scopes,
+            code_challenge,
+            code_challenge_method or ("S256" if code_challenge else ""),
+            nonce,
+        )
         self.data.auth_codes[code.code] = code
         return code
 
     @locked
-    def redeem_code(self, provider: str, code: str, client_id: str, client_secret: str,
-                    redirect_uri: str, code_verifier: str) -> Grant:
+    def redeem_code(
+        self,
+        provider: str,
+        code: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        code_verifier: str,
+    ) -> Grant:
         """Exchange an authorization code once (RFC 6749 4.1.3, PKCE per RFC 7636)."""
         issued = self.data.auth_codes.get(code)
         if issued is None or issued.provider != provider or issued.expires_at < now():
@@ -718,35 +775,51 @@ class State:
             raise OAuthError("redirect_uri_mismatch", "Bad Request")
         if issued.code_challenge and not _pkce_matches(issued, code_verifier):
             raise OAuthError("invalid_grant", "Invalid code verifier.")
-        return self.issue_grant(provider, issued.email, client_id, client_secret,
-                                issued.scopes, issued.nonce)
+        return self.issue_grant(
+            provider, issued.email, client_id, client_secret, issued.scopes, issued.nonce
+        )
 
     @locked
-    def issue_grant(self, provider: str, email: str, client_id: str, client_secret: str,
-                    scopes: list[str], nonce: str = "") -> Grant:
+    def issue_grant(
+        self,
+        provider: str,
+        email: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str],
+        nonce: str = "",
+    ) -> Grant:
         mailbox = self.mailbox(email)
         if mailbox.provider != provider:
             raise Invalid(f"{email} is a {mailbox.provider} mailbox")
-        grant = Grant(secrets.token_urlsafe(32), provider, mailbox.email, client_id,
-                      client_secret, scopes, nonce=nonce)
+        grant = Grant(
+            secrets.token_urlsafe(32),
+            provider,
+            mailbox.email,
+            client_id,
+            client_secret,
+            scopes,
+            nonce=nonce,
+        )
         self.data.grants[grant.refresh_token] = grant
         return grant
 
     @locked
-    def refresh_grant(self, provider: str, refresh_token: str, client_id: str,
-                      client_secret: str) -> Grant:
+    def refresh_grant(
+        self, provider: str, refresh_token: str, client_id: str, client_secret: str
+    ) -> Grant:
         grant = self.data.grants.get(refresh_token)
         if grant is None or grant.provider != provider or grant.revoked:
             raise OAuthError("invalid_grant", "Token has been expired or revoked.")
         # Grants minted by the control API name no client, so any client may refresh them.
-        if grant.client_id and (grant.client_id, grant.client_secret) != (client_id,
-                                                                             client_secret):
+        if grant.client_id and (grant.client_id, grant.client_secret) != (client_id, client_secret):
             raise OAuthError("invalid_client", "The OAuth client was not found.", 401)
         return grant
 
     @locked
-    def issue_access_token(self, grant: Grant,
-                           lifetime: timedelta = ACCESS_TOKEN_LIFETIME) -> AccessToken:
+    def issue_access_token(
+        self, grant: Grant, lifetime: timedelta = ACCESS_TOKEN_LIFETIME
+    ) -> AccessToken:
         token = AccessToken(secrets.token_urlsafe(32), grant.refresh_token, now() + lifetime)
         self.data.access_tokens[token.token] = token
         return token
@@ -774,17 +847,32 @@ class State:
     # faults
 
     @locked
-    def add_fault(self, kind: str, provider: str, email: str = "", count: int = 1,
-                  retry_after: int = 1, delay: float = 0.0, status: int = 0,
-                  calendar_id: str = "") -> dict[str, Any]:
+    def add_fault(
+        self,
+        kind: str,
+        provider: str,
+        email: str = "",
+        count: int = 1,
+        retry_after: int = 1,
+        delay: float = 0.0,
+        status: int = 0,
+        calendar_id: str = "",
+    ) -> dict[str, Any]:
         """Queue a request fault, or apply a state fault at once; returns what was done."""
         if provider not in PROVIDERS:
             raise Invalid(f"provider must be one of {', '.join(PROVIDERS)}")
         email = email.strip().lower()
         if kind in REQUEST_FAULTS:
-            fault = Fault(new_id(), kind, provider, email, number(count, "count"),
-                          number(retry_after, "retry_after"), number(delay, "delay", float),
-                          number(status, "status"))
+            fault = Fault(
+                new_id(),
+                kind,
+                provider,
+                email,
+                number(count, "count"),
+                number(retry_after, "retry_after"),
+                number(delay, "delay", float),
+                number(status, "status"),
+            )
             self.data.faults.append(fault)
             return to_jsonable(fault)
         if kind not in STATE_FAULTS:
@@ -804,8 +892,11 @@ class State:
             for mailbox in mailboxes:
                 mailbox.password = secrets.token_urlsafe(16)
             return len(mailboxes)
-        grants = [g for g in self.data.grants.values()
-                  if g.provider == provider and email in ("", g.email) and not g.revoked]
+        grants = [
+            g
+            for g in self.data.grants.values()
+            if g.provider == provider and email in ("", g.email) and not g.revoked
+        ]
         for grant in grants:
             grant.revoked = True
         return len(grants)
@@ -829,8 +920,12 @@ class State:
         return 1
 
     def _fault_expire_sync_tokens(self, provider: str, email: str, calendar_id: str) -> int:
-        ids = {cal_id for mailbox in self._mailboxes_for(provider, email)
-               for cal_id in mailbox.calendars if calendar_id in ("", cal_id)}
+        ids = {
+            cal_id
+            for mailbox in self._mailboxes_for(provider, email)
+            for cal_id in mailbox.calendars
+            if calendar_id in ("", cal_id)
+        }
         for cal_id in ids:
             self.data.calendars[cal_id].sync_epoch += 1
         return len(ids)
@@ -876,20 +971,37 @@ class State:
     @locked
     def channels_for(self, calendar_id: str) -> list[Channel]:
         at = now()
-        return [c for c in self.data.channels.values()
-                if c.calendar_id == calendar_id and c.active(at)]
+        return [
+            c for c in self.data.channels.values() if c.calendar_id == calendar_id and c.active(at)
+        ]
 
     # what clients wrote
 
     @locked
-    def record_write(self, provider: str, mailbox: Mailbox, action: str, before: Event | None,
-                     after: Event, body: dict[str, Any], send_updates: str) -> Write:
+    def record_write(
+        self,
+        provider: str,
+        mailbox: Mailbox,
+        action: str,
+        before: Event | None,
+        after: Event,
+        body: dict[str, Any],
+        send_updates: str,
+    ) -> Write:
         """Log an API write and the invitations it sent (`send_updates`: all|external|none)."""
         sent = _invitations(provider, mailbox, action, before, after, send_updates)
         self.data.invitations += sent
-        write = Write(provider, mailbox.email, after.calendar_id, after.id, action, body,
-                      [a.email for a in after.attendees], send_updates,
-                      [i.attendee for i in sent])
+        write = Write(
+            provider,
+            mailbox.email,
+            after.calendar_id,
+            after.id,
+            action,
+            body,
+            [a.email for a in after.attendees],
+            send_updates,
+            [i.attendee for i in sent],
+        )
         self.data.writes.append(write)
         return write
 
@@ -907,9 +1019,15 @@ def validate_event(event: Event) -> None:
 def _instance(master: Event, start: datetime | date) -> Event:
     duration = master.end - master.start
     return dataclasses.replace(
-        master, id=instance_id(master.id, start), start=start, end=start + duration,
-        recurrence=[], recurring_event_id=master.id, original_start=start,
-        attendees=[dataclasses.replace(a) for a in master.attendees])
+        master,
+        id=instance_id(master.id, start),
+        start=start,
+        end=start + duration,
+        recurrence=[],
+        recurring_event_id=master.id,
+        original_start=start,
+        attendees=[dataclasses.replace(a) for a in master.attendees],
+    )
 
 
 def _in_window(event: Event, window: tuple[datetime, datetime] | None) -> bool:
@@ -929,8 +1047,14 @@ def _pkce_matches(code: AuthCode, verifier: str) -> bool:
     return secrets.compare_digest(expected, code.code_challenge)
 
 
-def _invitations(provider: str, mailbox: Mailbox, action: str, before: Event | None,
-                 after: Event, send_updates: str) -> list[Invitation]:
+def _invitations(
+    provider: str,
+    mailbox: Mailbox,
+    action: str,
+    before: Event | None,
+    after: Event,
+    send_updates: str,
+) -> list[Invitation]:
     """Who hears about a write: new guests get invites, current ones updates, removed ones
     (and everyone on delete) cancellations; the organizer never mails themself."""
     if send_updates == "none":
@@ -943,8 +1067,17 @@ def _invitations(provider: str, mailbox: Mailbox, action: str, before: Event | N
     else:
         targets = {email: "update" if email in old else "invite" for email in new}
         targets.update(dict.fromkeys(old - new, "cancel"))
-    return [Invitation(provider, mailbox.email, email, after.calendar_id, after.id, kind,
-                       after.summary, after.start)
-            for email, kind in sorted(targets.items())
-            if email != mailbox.email
-            and (send_updates == "all" or email.rpartition("@")[2] != domain)]
+    return [
+        Invitation(
+            provider,
+            mailbox.email,
+            email,
+            after.calendar_id,
+            after.id,
+            kind,
+            after.summary,
+            after.start,
+        )
+        for email, kind in sorted(targets.items())
+        if email != mailbox.email and (send_updates == "all" or email.rpartition("@")[2] != domain)
+    ]
