@@ -18,6 +18,7 @@ import logging
 import os
 import queue
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -291,14 +292,27 @@ class StateFile:
 
     def __init__(self, path: Path, state: State) -> None:
         self.path, self.state = path, state
+        # Request threads save concurrently: one at a time, so the newest dump lands last.
+        self._saving = threading.Lock()
         if path.exists() and path.stat().st_size:
             state.load(json.loads(path.read_text()))
 
     def save(self) -> None:
-        # Write then rename, so a crash never leaves half a file behind.
-        temporary = self.path.with_suffix(self.path.suffix + ".tmp")
-        temporary.write_text(json.dumps(self.state.dump(), indent=1))
-        os.replace(temporary, self.path)
+        # Write then rename, so a crash never leaves half a file behind. The temporary file's
+        # name is unique: two saves sharing one name made the second rename fail (a 500 for a
+        # change that had been applied).
+        with self._saving:
+            text = json.dumps(self.state.dump(), indent=1)
+            handle, temporary = tempfile.mkstemp(
+                dir=self.path.parent, prefix=self.path.name + ".", suffix=".tmp"
+            )
+            try:
+                with os.fdopen(handle, "w") as file:
+                    file.write(text)
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
 
     def wrap(self, app: Callable) -> Callable:
         def saving_app(environ: dict, start_response: Callable) -> Any:
