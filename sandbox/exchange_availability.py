@@ -20,7 +20,6 @@ from sandbox.exchange_rules import (
     zone_rules,
 )
 from sandbox.exchange_xml import (
-    WINDOWS_TO_IANA,
     Element,
     EwsError,
     el,
@@ -34,6 +33,7 @@ from sandbox.exchange_xml import (
     zone_named,
 )
 from sandbox.state import Calendar, Event, NotFound, now
+from sandbox.timezones import WINDOWS_TO_IANA
 
 # MergedFreeBusy digits, and which status wins when events overlap.
 MERGED_DIGITS = {

@@ -27,8 +27,12 @@ Where Graph leaves room, the sandbox chooses (documented for the app's adapter):
 - getSchedule resolves an address to the caller's own primary calendar, to a calendar shared
   with the caller under that address as its id, or to another Microsoft mailbox's primary
   calendar (organisation-wide free/busy).
-- Time zones are IANA names (and "UTC"); Graph also takes Windows names, the sandbox does not.
-  All-day events are floating: they read as midnight to midnight in whatever zone the client
+- Time zones: clients may send Windows ids ("Pacific Standard Time") or IANA names, in
+  `Prefer: outlook.timezone`, event start/end and getSchedule; times come back in the zone
+  named as asked. A mailbox reports its own zones (mailboxSettings.timeZone,
+  originalStartTimeZone, getSchedule working hours) as Windows ids, as Exchange Online does,
+  unless set to IANA names (`PATCH /_sandbox/microsoft/mailboxes/<email>`). All-day events
+  are floating: they read as midnight to midnight in whatever zone the client
   asks for with `Prefer: outlook.timezone` (UTC by default).
 - Subscriptions notify every change of their calendar whatever `changeType` asked for, and
   accept http notification URLs (Graph insists on https).
@@ -56,7 +60,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from werkzeug.wrappers import Request, Response
 
-from sandbox import recurrence
+from sandbox import recurrence, timezones
 from sandbox.microsoft_events import (
     calendar_resource,
     event_fields,
@@ -75,6 +79,7 @@ from sandbox.microsoft_events import (
     stamp,
     view_zone,
     when,
+    zone_names,
 )
 from sandbox.microsoft_identity import PROVIDER, display_name, register_identity, tenant_id, user_id
 from sandbox.server import Push, Site, json_response
@@ -87,6 +92,7 @@ from sandbox.state import (
     Event,
     Fault,
     Gone,
+    Invalid,
     Mailbox,
     NotFound,
     SandboxError,
@@ -138,6 +144,27 @@ def register(site: Site) -> None:
     site.notifier.formats[PROVIDER] = push_format
     register_identity(site)
     _register_graph(site)
+    site.route(
+        "/_sandbox/microsoft/mailboxes/<email>",
+        ["PATCH"],
+        lambda request, email: configure(site.state, request, email),
+    )
+
+
+def configure(state: State, request: Request, email: str) -> Response:
+    """Control API: how a Microsoft mailbox reports time zones ("windows", the default, as
+    Exchange Online mailboxes do, or "iana")."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    mailbox = state.mailbox(email)
+    if mailbox.provider != PROVIDER:
+        raise Invalid(f"{mailbox.email} is not a Microsoft mailbox")
+    if "timezone_names" in body:
+        if body["timezone_names"] not in timezones.KINDS:
+            raise Invalid(f"timezone_names must be one of {', '.join(timezones.KINDS)}")
+        mailbox.extra["timezone_names"] = body["timezone_names"]
+    return json_response({"email": mailbox.email, "timezone_names": zone_names(mailbox)})
 
 
 # --- errors and authentication -------------------------------------------------------------
@@ -331,7 +358,7 @@ def _register_graph(site: Site) -> None:
     def mailbox_settings(request: Request, mailbox: Mailbox) -> Response:
         return json_response(
             {
-                "timeZone": mailbox.timezone,
+                "timeZone": timezones.named(mailbox.timezone, zone_names(mailbox)),
                 "dateFormat": "yyyy-MM-dd",
                 "timeFormat": "HH:mm",
                 "language": {"locale": "en-US"},
@@ -401,7 +428,10 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
             (e for e in calendar.events.values() if not e.cancelled and not e.recurring_event_id),
             key=lambda e: e.span()[0],
         )
-        return _paged(request, [event_resource(e, calendar, zone, expand) for e in stored])
+        return _paged(
+            request,
+            [event_resource(e, calendar, zone, expand, zone_names(mailbox)) for e in stored],
+        )
 
     def create(request: Request, mailbox: Mailbox, calendar_id: str = "primary") -> Response:
         calendar, body = _writable(state, mailbox, calendar_id), json_body(request)
@@ -419,13 +449,18 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
         else:
             calendar = state.data.calendars[event.calendar_id]
         return json_response(
-            event_resource(event, calendar, view_zone(request), expand_wanted(request)), 201
+            event_resource(
+                event, calendar, view_zone(request), expand_wanted(request), zone_names(mailbox)
+            ),
+            201,
         )
 
     def get(request: Request, mailbox: Mailbox, event_id: str) -> Response:
         calendar, event = _live_event(state, mailbox, event_id, "reader")
         return json_response(
-            event_resource(event, calendar, view_zone(request), expand_wanted(request))
+            event_resource(
+                event, calendar, view_zone(request), expand_wanted(request), zone_names(mailbox)
+            )
         )
 
     def update(request: Request, mailbox: Mailbox, event_id: str) -> Response:
@@ -437,7 +472,9 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
             )
         state.record_write(PROVIDER, mailbox, "update", before, after, body, "all")
         return json_response(
-            event_resource(after, calendar, view_zone(request), expand_wanted(request))
+            event_resource(
+                after, calendar, view_zone(request), expand_wanted(request), zone_names(mailbox)
+            )
         )
 
     def delete(request: Request, mailbox: Mailbox, event_id: str) -> Response:
@@ -450,6 +487,7 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
     for prefix in ("/me/calendars/<calendar_id>", "/me/calendar"):
         site.api_route(GRAPH + prefix + "/events", ["GET"], gates["read"], list_events)
         site.api_route(GRAPH + prefix + "/events", ["POST"], gates["write"], create)
+    site.api_route(GRAPH + "/me/events", ["GET"], gates["read"], list_events)
     site.api_route(GRAPH + "/me/events", ["POST"], gates["write"], create)
     site.api_route(GRAPH + "/me/events/<event_id>", ["GET"], gates["read"], get)
     site.api_route(GRAPH + "/me/events/<event_id>", ["PATCH"], gates["write"], update)
@@ -516,12 +554,12 @@ def _first_round(
         calendar.id,
         window,
         calendar.sync_epoch,
-        [event_resource(e, calendar, zone) for e in current.values()],
+        [event_resource(e, calendar, zone, names=zone_names(mailbox)) for e in current.values()],
         {event_id: e.changed for event_id, e in current.items()},
     )
 
 
-def _next_round(state: State, previous: Round, calendar: Calendar, zone: str) -> Round:
+def _next_round(state: State, previous: Round, calendar: Calendar, zone: str, names: str) -> Round:
     current = _contents(state, calendar, previous.window)
     changed = sorted(
         (e for event_id, e in current.items() if previous.contents.get(event_id) != e.changed),
@@ -537,7 +575,7 @@ def _next_round(state: State, previous: Round, calendar: Calendar, zone: str) ->
         calendar.id,
         previous.window,
         calendar.sync_epoch,
-        [event_resource(e, calendar, zone) for e in changed] + removed,
+        [event_resource(e, calendar, zone, names=names) for e in changed] + removed,
         {event_id: e.changed for event_id, e in current.items()},
     )
 
@@ -560,7 +598,8 @@ def _register_views(site: Site, gates: dict[str, Gate]) -> None:
         calendar, _ = _readable(state, mailbox, calendar_id)
         zone, expand = view_zone(request), expand_wanted(request)
         found = state.occurrences(calendar, _window(request))
-        return _paged(request, [event_resource(e, calendar, zone, expand) for e in found])
+        names = zone_names(mailbox)
+        return _paged(request, [event_resource(e, calendar, zone, expand, names) for e in found])
 
     def delta(request: Request, mailbox: Mailbox, calendar_id: str = "primary") -> Response:
         calendar, _ = _readable(state, mailbox, calendar_id)
@@ -571,7 +610,7 @@ def _register_views(site: Site, gates: dict[str, Gate]) -> None:
             return _delta_page(request, key, delta_round, int(offset) if offset.isdigit() else 0)
         if "$deltatoken" in args:
             previous = rounds.find(args["$deltatoken"], mailbox, calendar)
-            delta_round = _next_round(state, previous, calendar, zone)
+            delta_round = _next_round(state, previous, calendar, zone, zone_names(mailbox))
         else:
             delta_round = _first_round(state, mailbox, calendar, _window(request), zone)
         return _delta_page(request, rounds.add(delta_round), delta_round, 0)
@@ -666,9 +705,17 @@ def _schedule(
             "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
             "startTime": "08:00:00.0000000",
             "endTime": "17:00:00.0000000",
-            "timeZone": {"name": mailbox.timezone},
+            # The schedule owner's working hours, in their zone as their mailbox names it.
+            "timeZone": {"name": _owner_zone_name(state, calendar)},
         },
     }
+
+
+def _owner_zone_name(state: State, calendar: Calendar) -> str:
+    owner = state.data.mailboxes.get(owner_of(calendar).lower())
+    if owner is None:
+        return timezones.to_windows(calendar.timezone)
+    return timezones.named(owner.timezone, zone_names(owner))
 
 
 def _register_schedule(site: Site, gates: dict[str, Gate]) -> None:
