@@ -54,6 +54,9 @@ SEND_POLICIES = {
 }
 
 
+CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
+
+
 # --- parsing what clients write ----------------------------------------------------------
 
 
@@ -270,7 +273,17 @@ def _update_one(call: Call, change: Element, send: str, never_overwrite: bool) -
 
 def update_item(call: Call, request: Element) -> Element:
     send = _send_policy(request, "SendMeetingInvitationsOrCancellations")
-    never_overwrite = request.get("ConflictResolution") == "NeverOverwrite"
+    # MS-OXWSCORE 3.1.4.9.4.1 (https://learn.microsoft.com/en-us/openspecs/exchange_server_
+    # protocols/ms-oxwscore/0dc48948-2f1b-425a-9e53-0c247657ef12): with a stale ChangeKey,
+    # NeverOverwrite fails with ErrorIrresolvableConflict; AlwaysOverwrite and AutoResolve apply
+    # the update (AutoResolve "in most cases" overwrites; the sandbox always does).
+    resolution = request.get("ConflictResolution", "AutoResolve")
+    if resolution not in CONFLICT_RESOLUTIONS:
+        raise EwsError(
+            "ErrorSchemaValidation",
+            "ConflictResolution must be one of " + ", ".join(CONFLICT_RESOLUTIONS),
+        )
+    never_overwrite = resolution == "NeverOverwrite"
     messages = []
     for change in find_all(request, "m:ItemChanges/t:ItemChange"):
         try:

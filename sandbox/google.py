@@ -356,7 +356,7 @@ def event_resource(event: Event, mailbox: Mailbox) -> dict[str, Any]:
     """The events#resource Google would return for `event`, seen by `mailbox`."""
     resource: dict[str, Any] = {
         "kind": "calendar#event",
-        "etag": f'"{event.changed}"',
+        "etag": etag(event),
         "id": event.id,
         "status": event.status,
         "created": rfc3339(event.created),
@@ -389,7 +389,7 @@ def _tombstone(event: Event) -> dict[str, Any]:
     """How a list or sync reports a deleted event: little more than its id."""
     resource = {
         "kind": "calendar#event",
-        "etag": f'"{event.changed}"',
+        "etag": etag(event),
         "id": event.id,
         "status": "cancelled",
     }
@@ -772,6 +772,47 @@ def _events_page(
     return body
 
 
+def etag(event: Event) -> str:
+    """An event's etag: it changes with every change of the event (the global change number)."""
+    return f'"{event.changed}"'
+
+
+def _etag_listed(header: str | None, event: Event) -> bool:
+    if header is None:
+        return False
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or etag(event) in tags
+
+
+def _check_if_match(request: Request, event: Event) -> None:
+    """Conditional modification: an update or delete with a stale If-Match etag answers 412
+    (https://developers.google.com/calendar/api/guides/version-resources), in the error shape
+    Google APIs give a failed precondition (reason conditionNotMet, location If-Match)."""
+    header = request.headers.get("If-Match")
+    if header is not None and not _etag_listed(header, event):
+        abort(
+            json_response(
+                {
+                    "error": {
+                        "code": 412,
+                        "message": "Precondition Failed",
+                        "status": "FAILED_PRECONDITION",
+                        "errors": [
+                            {
+                                "domain": "global",
+                                "reason": "conditionNotMet",
+                                "message": "Precondition Failed",
+                                "locationType": "header",
+                                "location": "If-Match",
+                            }
+                        ],
+                    }
+                },
+                412,
+            )
+        )
+
+
 def _register_events(site: Site, read: Gate, write: Gate) -> None:
     state = site.state
     events = API + "/calendars/<calendar_id>/events"
@@ -783,7 +824,10 @@ def _register_events(site: Site, read: Gate, write: Gate) -> None:
 
     def get_event(request: Request, mailbox: Mailbox, calendar_id: str, event_id: str) -> Response:
         calendar, _ = _readable(state, mailbox, calendar_id)
-        return json_response(event_resource(state.find_event(calendar, event_id), mailbox))
+        event = state.find_event(calendar, event_id)
+        if _etag_listed(request.headers.get("If-None-Match"), event):
+            return Response(status=304, headers={"ETag": etag(event)})  # conditional retrieval
+        return json_response(event_resource(event, mailbox))
 
     def insert_event(request: Request, mailbox: Mailbox, calendar_id: str) -> Response:
         calendar, body = _writable(state, mailbox, calendar_id), _json_body(request)
@@ -801,6 +845,7 @@ def _register_events(site: Site, read: Gate, write: Gate) -> None:
     ) -> Response:
         calendar, body = _writable(state, mailbox, calendar_id), _json_body(request)
         current = state.find_event(calendar, event_id)
+        _check_if_match(request, current)
         if request.method == "PATCH":
             changes = event_fields(_merge(event_resource(current, mailbox), body), calendar)
             if "transparency" not in body:
@@ -816,6 +861,7 @@ def _register_events(site: Site, read: Gate, write: Gate) -> None:
     ) -> Response:
         calendar = _writable(state, mailbox, calendar_id)
         before = state.find_event(calendar, event_id)
+        _check_if_match(request, before)
         tombstone = state.delete_event(calendar, event_id)
         state.record_write(
             PROVIDER, mailbox, "delete", before, tombstone, {}, _send_updates(request)

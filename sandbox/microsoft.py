@@ -267,6 +267,23 @@ def _live_event(
     return calendar, event
 
 
+def _check_if_match(request: Request, event: Event) -> None:
+    """A write carrying a stale `@odata.etag` in If-Match is refused as Exchange Online refuses
+    a stale change key: 412 ErrorIrresolvableConflict (as reported in
+    https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/1201)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
+    if "*" not in tags and str(event.changed) not in tags:
+        fail(
+            412,
+            "ErrorIrresolvableConflict",
+            "The send or update operation could not be performed because the change key passed "
+            "in the request does not match the current change key for the item.",
+        )
+
+
 @contextmanager
 def _recurrence_checked() -> Iterator[None]:
     """A recurrence dateutil cannot expand (say BYMONTHDAY=40) is the client's error."""
@@ -465,6 +482,7 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
 
     def update(request: Request, mailbox: Mailbox, event_id: str) -> Response:
         calendar, event = _live_event(state, mailbox, event_id, "writer")
+        _check_if_match(request, event)
         body = json_body(request)
         with _recurrence_checked():
             before, after = state.update_event(
@@ -479,6 +497,7 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
 
     def delete(request: Request, mailbox: Mailbox, event_id: str) -> Response:
         calendar, event = _live_event(state, mailbox, event_id, "writer")
+        _check_if_match(request, event)
         tombstone = state.delete_event(calendar, event_id)
         # Deleting a meeting from the organizer's calendar cancels it for the attendees.
         state.record_write(PROVIDER, mailbox, "delete", event, tombstone, {}, "all")
