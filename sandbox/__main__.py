@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from sandbox import server
+from sandbox.state import Settings
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -29,13 +30,26 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=Path("var/sandbox"),
         help="where the throw-away CA and server certificate are written",
     )
+    parser.add_argument(
+        "--allow-http-push",
+        action="store_true",
+        help="accept plain-http push addresses (Google and Microsoft insist on https)",
+    )
+    parser.add_argument(
+        "--push-ca-file",
+        default="",
+        help="CA bundle trusted for https push deliveries (default: the system's)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    running = server.start(args.host, args.port, args.https_port, args.ca_dir, args.state_file)
+    settings = Settings(allow_http_push=args.allow_http_push, push_ca_file=args.push_ca_file)
+    running = server.start(
+        args.host, args.port, args.https_port, args.ca_dir, args.state_file, settings=settings
+    )
     # Lines an app's environment can take as they are.
     print(
         f"CALENDAR_SANDBOX_URL={running.http_url}\n"

@@ -68,6 +68,19 @@ def register(site: Site) -> None:
         state.reset()
         return json_response({"status": "reset"})
 
+    def get_settings(request: Request) -> Response:
+        return json_response(to_jsonable(state.settings))
+
+    def change_settings(request: Request) -> Response:
+        body = _body(request)
+        if "allow_http_push" in body:
+            if not isinstance(body["allow_http_push"], bool):
+                raise Invalid("allow_http_push must be true or false")
+            state.settings.allow_http_push = body["allow_http_push"]
+        if "push_ca_file" in body:
+            state.settings.push_ca_file = str(body["push_ca_file"] or "")
+        return json_response(to_jsonable(state.settings))
+
     def create_mailbox(request: Request) -> Response:
         body = _body(request)
         options = {key: body[key] for key in ("password", "timezone") if body.get(key)}
@@ -118,6 +131,8 @@ def register(site: Site) -> None:
     for path, methods, view in [
         ("/_sandbox/health", ["GET"], health),
         ("/_sandbox/reset", ["POST"], reset),
+        ("/_sandbox/settings", ["GET"], get_settings),
+        ("/_sandbox/settings", ["PATCH"], change_settings),
         ("/_sandbox/mailboxes", ["POST"], create_mailbox),
         ("/_sandbox/mailboxes", ["GET"], list_mailboxes),
         ("/_sandbox/mailboxes/<email>", ["GET"], get_mailbox),
@@ -239,7 +254,15 @@ def _register_observation(site: Site) -> None:
         body = _body(request)
         options = {
             key: body[key]
-            for key in ("email", "count", "retry_after", "delay", "status", "calendar_id")
+            for key in (
+                "email",
+                "count",
+                "retry_after",
+                "delay",
+                "status",
+                "calendar_id",
+                "probability",
+            )
             if key in body
         }
         return json_response(

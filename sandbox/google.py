@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
+from sandbox.push import Push
 from sandbox.recurrence import FAR_FUTURE
-from sandbox.server import Push, Site, json_response
+from sandbox.server import Site, json_response
 from sandbox.state import (
     ROLES,
     Attendee,
@@ -916,6 +917,17 @@ def _expiration(body: dict[str, Any]) -> datetime:
         raise Invalid("Invalid expiration") from None
 
 
+def _check_address(state: State, address: str) -> None:
+    """Google delivers only to https addresses ("WebHook callback must be HTTPS", reason
+    push.webhookUrlNotHttps; https://developers.google.com/calendar/api/guides/push); plain
+    http only when the sandbox allows it (the app's tests receive on http)."""
+    parts = urlsplit(address)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid("Invalid channel address")
+    if parts.scheme == "http" and not state.settings.allow_http_push:
+        fail(400, "push.webhookUrlNotHttps", f"WebHook callback must be HTTPS: {address}")
+
+
 def _register_free_busy_and_push(site: Site, read: Gate) -> None:
     state = site.state
 
@@ -941,8 +953,7 @@ def _register_free_busy_and_push(site: Site, read: Gate) -> None:
             raise Invalid("Invalid channel type; only web_hook is supported")
         if not CHANNEL_ID.fullmatch(str(body.get("id", ""))):
             raise Invalid("Invalid channel id")
-        if urlsplit(str(body.get("address", ""))).scheme not in ("http", "https"):
-            raise Invalid("Invalid channel address")
+        _check_address(state, str(body.get("address", "")))
         channel = Channel(
             body["id"],
             PROVIDER,

@@ -45,19 +45,16 @@ Where Graph leaves room, the sandbox chooses (documented for the app's adapter):
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import requests
 from werkzeug.wrappers import Request, Response
 
 from sandbox import recurrence, timezones
@@ -76,18 +73,16 @@ from sandbox.microsoft_events import (
     patch_fields,
     prefer,
     show_as_of,
-    stamp,
     view_zone,
     when,
     zone_names,
 )
-from sandbox.microsoft_identity import PROVIDER, display_name, register_identity, tenant_id, user_id
-from sandbox.server import Push, Site, json_response
+from sandbox.microsoft_identity import PROVIDER, display_name, register_identity, user_id
+from sandbox.microsoft_subscriptions import push_format, register_subscriptions
+from sandbox.server import Site, json_response
 from sandbox.state import (
     Access,
     Calendar,
-    Change,
-    Channel,
     Conflict,
     Event,
     Fault,
@@ -97,7 +92,6 @@ from sandbox.state import (
     NotFound,
     SandboxError,
     State,
-    now,
     role_at_least,
 )
 
@@ -126,17 +120,11 @@ READ_SCOPES = frozenset(
 WRITE_SCOPES = frozenset({"calendars.readwrite", "calendars.readwrite.shared"})
 PAGE_SIZE, MAX_PAGE_SIZE = 10, 1000
 SCHEDULE_LIMIT = timedelta(days=62)
-SUBSCRIPTION_LIMIT = timedelta(minutes=10080)
-HANDSHAKE_TIMEOUT = 10
 DELTA_ROUNDS_KEPT = 5000
 # availabilityView digits, and which status wins when items overlap in one slot.
 AVAILABILITY = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 PRECEDENCE = ("free", "workingElsewhere", "tentative", "busy", "oof")
 PREFER_PAGE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
-RESOURCE = re.compile(
-    r"/?me/(?:events|calendar/events|calendars/([^/(]+)/events|calendars\('([^']+)'\)/events)",
-    re.IGNORECASE,
-)
 
 
 def register(site: Site) -> None:
@@ -406,7 +394,7 @@ def _register_graph(site: Site) -> None:
     _register_events(site, gates)
     _register_views(site, gates)
     _register_schedule(site, gates)
-    _register_subscriptions(site, gates)
+    register_subscriptions(site, gates["read"], _readable)
 
 
 def _register_calendar_writes(site: Site, gates: dict[str, Gate]) -> None:
@@ -775,169 +763,3 @@ def _register_schedule(site: Site, gates: dict[str, Gate]) -> None:
         )
 
     site.api_route(GRAPH + "/me/calendar/getSchedule", ["POST"], gates["read"], get_schedule)
-
-
-# --- Graph: subscriptions --------------------------------------------------------------------
-
-
-def _validation_answered(url: str) -> bool:
-    """Graph's handshake: the endpoint must echo the token as text/plain within 10 s."""
-    token = (
-        "Validation: Testing client application reachability for subscription "
-        f"Request-Id: {uuid.uuid4()}"
-    )
-    try:
-        answer = requests.post(
-            url,
-            params={"validationToken": token},
-            data=b"",
-            headers={"Content-Type": "text/plain; charset=utf-8"},
-            timeout=HANDSHAKE_TIMEOUT,
-        )
-    except requests.RequestException:
-        return False
-    content_type = answer.headers.get("Content-Type", "")
-    return (
-        answer.status_code == 200 and content_type.startswith("text/plain") and answer.text == token
-    )
-
-
-def _expiration(value: Any) -> datetime:
-    moment = parse_time(value, "expirationDateTime")
-    if moment <= now():
-        fail(400, "InvalidRequest", "Subscription expiration must be in the future.")
-    if moment > now() + SUBSCRIPTION_LIMIT:
-        fail(
-            400,
-            "InvalidRequest",
-            "Subscription expiration can only be 10080 minutes in the future.",
-        )
-    return moment
-
-
-def _subscription_request(
-    state: State, mailbox: Mailbox, body: dict[str, Any]
-) -> tuple[Calendar, datetime]:
-    """The calendar and expiry a subscription request names, or a 400/403/404."""
-    match = RESOURCE.fullmatch(str(body.get("resource") or ""))
-    if match is None:
-        fail(400, "InvalidRequest", f"Unsupported resource '{body.get('resource')}'.")
-    calendar_id = match.group(1) or match.group(2) or "primary"
-    kinds = {kind.strip() for kind in str(body.get("changeType") or "").split(",")}
-    if not kinds or not kinds <= {"created", "updated", "deleted"}:
-        fail(400, "InvalidRequest", "changeType must list created, updated and/or deleted.")
-    if len(str(body.get("clientState") or "")) > 128:
-        fail(400, "InvalidRequest", "clientState must not exceed 128 characters.")
-    if urlsplit(str(body.get("notificationUrl") or "")).scheme not in ("http", "https"):
-        fail(400, "InvalidRequest", "notificationUrl must be an absolute http(s) URL.")
-    calendar, _ = _readable(state, mailbox, calendar_id)
-    return calendar, _expiration(body.get("expirationDateTime"))
-
-
-def subscription_resource(channel: Channel, change_type: str) -> dict[str, Any]:
-    return {
-        "id": channel.id,
-        "resource": channel.resource_uri,
-        "changeType": change_type,
-        "clientState": channel.token or None,
-        "notificationUrl": channel.address,
-        "expirationDateTime": stamp(channel.expiration or now()),
-        "creatorId": user_id(channel.email),
-        "latestSupportedTlsVersion": "v1_2",
-        "includeResourceData": False,
-    }
-
-
-def push_format(channel: Channel, number: int, change: Change | None) -> Push:
-    """A Graph change notification. Graph sends nothing when a subscription starts (it
-    validates the URL instead), so `change` is only None if someone asks for a handshake."""
-    kind = change.kind if change else "updated"
-    event_id = change.event_id if change else ""
-    resource = f"Users/{user_id(channel.email)}/Events/{event_id}"
-    item = {
-        "subscriptionId": channel.id,
-        "subscriptionExpirationDateTime": stamp(channel.expiration or now()),
-        "changeType": kind,
-        "resource": resource,
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.Event",
-            "@odata.id": resource,
-            "id": event_id,
-        },
-        "clientState": channel.token or None,
-        "tenantId": tenant_id(channel.email),
-    }
-    return Push(
-        kind,
-        {"Content-Type": "application/json; charset=utf-8"},
-        json.dumps({"value": [item]}).encode(),
-    )
-
-
-def _register_subscriptions(site: Site, gates: dict[str, Gate]) -> None:
-    state = site.state
-    # What each subscription asked to hear about, only echoed back when it is read: Channel
-    # has no field for it, and notifications go out for every change anyway.
-    change_types: dict[str, str] = {}
-
-    def render(channel: Channel) -> dict[str, Any]:
-        return subscription_resource(
-            channel, change_types.get(channel.id, "created,updated,deleted")
-        )
-
-    def own_channel(mailbox: Mailbox, subscription_id: str) -> Channel:
-        channel = state.data.channels.get(subscription_id)
-        if (
-            channel is None
-            or channel.provider != PROVIDER
-            or channel.email != mailbox.email
-            or not channel.active(now())
-        ):
-            fail(404, "ResourceNotFound", f"The object '{subscription_id}' doesn't exist.")
-        return channel
-
-    def create(request: Request, mailbox: Mailbox) -> Response:
-        # Runs without the state lock: the handshake waits on the client's endpoint, which
-        # may itself call the sandbox meanwhile.
-        body = json_body(request)
-        with state.lock:
-            calendar, expiration = _subscription_request(state, mailbox, body)
-        if not _validation_answered(body["notificationUrl"]):
-            fail(
-                400,
-                "ValidationError",
-                "Subscription validation request failed. Response "
-                "must exactly match validationToken query parameter.",
-            )
-        with state.lock:
-            channel = state.add_channel(
-                Channel(
-                    str(uuid.uuid4()),
-                    PROVIDER,
-                    mailbox.email,
-                    calendar.id,
-                    body["notificationUrl"],
-                    str(body.get("clientState") or ""),
-                    resource_uri=str(body["resource"]),
-                    expiration=expiration,
-                )
-            )
-            change_types[channel.id] = str(body["changeType"])
-            return json_response(render(channel), 201)
-
-    def get(request: Request, mailbox: Mailbox, subscription_id: str) -> Response:
-        return json_response(render(own_channel(mailbox, subscription_id)))
-
-    def renew(request: Request, mailbox: Mailbox, subscription_id: str) -> Response:
-        channel = own_channel(mailbox, subscription_id)
-        channel.expiration = _expiration(json_body(request).get("expirationDateTime"))
-        return json_response(render(channel))
-
-    def delete(request: Request, mailbox: Mailbox, subscription_id: str) -> Response:
-        state.stop_channel(PROVIDER, own_channel(mailbox, subscription_id).id)
-        return Response(status=204)
-
-    site.api_route(GRAPH + "/subscriptions", ["POST"], gates["read"], create, locked=False)
-    site.api_route(GRAPH + "/subscriptions/<subscription_id>", ["GET"], gates["read"], get)
-    site.api_route(GRAPH + "/subscriptions/<subscription_id>", ["PATCH"], gates["read"], renew)
-    site.api_route(GRAPH + "/subscriptions/<subscription_id>", ["DELETE"], gates["read"], delete)

@@ -16,7 +16,6 @@ import ipaddress
 import json
 import logging
 import os
-import queue
 import ssl
 import tempfile
 import threading
@@ -26,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,7 +34,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from sandbox.state import Change, Channel, Delivery, Fault, Mailbox, SandboxError, State
+from sandbox.push import Notifier
+from sandbox.state import Fault, Mailbox, SandboxError, Settings, State
 
 log = logging.getLogger("sandbox")
 
@@ -63,69 +62,6 @@ class Gate(Protocol):
 
     def error_response(self, error: SandboxError) -> Response:
         """The provider's rendering of a state error (not found, conflict, gone...)."""
-
-
-@dataclass
-class Push:
-    """One notification as a provider sends it; `label` is recorded with the delivery."""
-
-    label: str
-    headers: dict[str, str]
-    body: bytes = b""
-
-
-# Builds the notification of one channel: (channel, message number, change or None for the
-# handshake sent when the channel is created).
-PushFormat = Callable[[Channel, int, Change | None], Push]
-
-
-class Notifier:
-    """Sends push notifications from one background thread, in order, so a write never waits
-    for a receiver; failures are recorded on the channel and otherwise ignored."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.formats: dict[str, PushFormat] = {}
-        self._queue: queue.Queue[tuple[str, str, int, Push] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="sandbox-push", daemon=True)
-        self._thread.start()
-        state.subscribe(self._on_change)
-
-    def send(self, channel: Channel, change: Change | None = None) -> None:
-        """Queue a notification (call under the state lock, which numbers messages)."""
-        format_push = self.formats.get(channel.provider)
-        if format_push is None:
-            return
-        channel.messages += 1
-        push = format_push(channel, channel.messages, change)
-        self._queue.put((channel.id, channel.address, channel.messages, push))
-
-    def _on_change(self, change: Change) -> None:
-        for channel in self.state.channels_for(change.calendar_id):
-            self.send(channel, change)
-
-    def _run(self) -> None:
-        while (job := self._queue.get()) is not None:
-            channel_id, address, number, push = job
-            delivery = Delivery(number, push.label)
-            try:
-                answer = requests.post(address, data=push.body, headers=push.headers, timeout=10)
-                delivery.status = answer.status_code
-            except requests.RequestException as exc:
-                delivery.error = str(exc)
-            with self.state.lock:
-                channel = self.state.data.channels.get(channel_id)
-                if channel is not None:
-                    channel.deliveries.append(delivery)
-            self._queue.task_done()
-
-    def wait(self) -> None:
-        """Block until every queued notification was attempted (for tests)."""
-        self._queue.join()
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=15)
 
 
 class Site:
@@ -357,9 +293,11 @@ def start(
     ca_dir: Path = Path("var/sandbox"),
     state_path: Path | None = None,
     state: State | None = None,
+    settings: Settings | None = None,
 ) -> Running:
-    """Start both servers on background threads (port 0 picks a free port)."""
-    state = state or State()
+    """Start both servers on background threads (port 0 picks a free port); `settings` are
+    the sandbox's own start options (see sandbox.state.Settings)."""
+    state = state or State(settings)
     state_file = StateFile(state_path, state) if state_path else None
     site = Site(state)
     app = state_file.wrap(site) if state_file else site

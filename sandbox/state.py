@@ -34,6 +34,8 @@ PROVIDERS = ("google", "microsoft", "exchange")
 PASSWORD_PROVIDERS = ("exchange",)  # sign in with the mailbox password, not OAuth
 ROLES = ("freeBusyReader", "reader", "writer", "owner")  # weakest first
 REQUEST_FAULTS = ("rate_limit", "server_error", "slow")
+# Faults of push deliveries (Google channel messages, Graph notifications), per notification.
+PUSH_FAULTS = ("push_delay", "push_duplicate", "push_drop", "push_reorder")
 STATE_FAULTS = (
     "revoke_grant",
     "lose_calendar_access",
@@ -274,6 +276,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     status: int = 0  # 0: the provider's usual status for the kind
+    probability: float = 1.0  # push_drop: the chance each affected notification is lost
 
     def matches(self, provider: str, email: str) -> bool:
         return self.provider == provider and self.email in ("", email.lower())
@@ -286,6 +289,7 @@ class Delivery:
     at: datetime = field(default_factory=now)
     status: int = 0  # HTTP status the receiver answered; 0 when it could not be reached
     error: str = ""
+    fault: str = ""  # what an injected push fault did to it: delayed, duplicate, dropped...
 
 
 @dataclass
@@ -304,9 +308,15 @@ class Channel:
     messages: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
     stopped: bool = False
+    lifecycle_address: str = ""  # Graph's lifecycleNotificationUrl
+    paused: bool = False  # Graph: change notifications wait for a reauthorization
 
     def active(self, at: datetime) -> bool:
         return not self.stopped and (self.expiration is None or self.expiration > at)
+
+    @property
+    def delivering(self) -> bool:
+        return not self.paused
 
 
 @dataclass
@@ -438,10 +448,24 @@ def locked(method: Callable) -> Callable:
 # --- the state -----------------------------------------------------------------------------
 
 
+@dataclass
+class Settings:
+    """How the sandbox itself behaves; start options, changeable through the control API and
+    back to their start values on reset."""
+
+    # Google and Graph insist on https push addresses; the app's tests receive on plain http.
+    allow_http_push: bool = False
+    # CA bundle push deliveries trust for https receivers (empty: the system's, as the real
+    # services trust only publicly issued certificates).
+    push_ca_file: str = ""
+
+
 class State:
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self.lock = threading.RLock()
         self.data = Data()
+        self.start_settings = settings or Settings()
+        self.settings = dataclasses.replace(self.start_settings)
         self._listeners: list[Callable[[Change], None]] = []
 
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -451,6 +475,7 @@ class State:
     @locked
     def reset(self) -> None:
         self.data = Data()
+        self.settings = dataclasses.replace(self.start_settings)
 
     @locked
     def dump(self) -> dict[str, Any]:
@@ -857,12 +882,13 @@ class State:
         delay: float = 0.0,
         status: int = 0,
         calendar_id: str = "",
+        probability: float = 1.0,
     ) -> dict[str, Any]:
-        """Queue a request fault, or apply a state fault at once; returns what was done."""
+        """Queue a request or push fault, or apply a state fault at once; returns what was done."""
         if provider not in PROVIDERS:
             raise Invalid(f"provider must be one of {', '.join(PROVIDERS)}")
         email = email.strip().lower()
-        if kind in REQUEST_FAULTS:
+        if kind in REQUEST_FAULTS + PUSH_FAULTS:
             fault = Fault(
                 new_id(),
                 kind,
@@ -872,11 +898,15 @@ class State:
                 number(retry_after, "retry_after"),
                 number(delay, "delay", float),
                 number(status, "status"),
+                number(probability, "probability", float),
             )
+            if fault.remaining < 1 or not 0 <= fault.probability <= 1:
+                raise Invalid("count must be at least 1 and probability between 0 and 1")
             self.data.faults.append(fault)
             return to_jsonable(fault)
         if kind not in STATE_FAULTS:
-            raise Invalid(f"kind must be one of {', '.join(REQUEST_FAULTS + STATE_FAULTS)}")
+            kinds = REQUEST_FAULTS + PUSH_FAULTS + STATE_FAULTS
+            raise Invalid(f"kind must be one of {', '.join(kinds)}")
         affected = getattr(self, f"_fault_{kind}")(provider, email, calendar_id)
         return {"kind": kind, "provider": provider, "email": email, "affected": affected}
 
@@ -933,13 +963,26 @@ class State:
     @locked
     def take_fault(self, provider: str, email: str) -> Fault | None:
         """The next queued fault for a request of `email` to `provider`, consuming one use."""
+        found = self._take(provider, email, REQUEST_FAULTS)
+        return found[0] if found else None
+
+    @locked
+    def take_push_faults(self, provider: str, email: str) -> list[Fault]:
+        """The push faults that apply to the next notification of `email`'s channel (at most
+        one of each kind), each consuming one use."""
+        found: list[Fault] = []
+        for kind in PUSH_FAULTS:
+            found += self._take(provider, email, (kind,))
+        return found
+
+    def _take(self, provider: str, email: str, kinds: tuple[str, ...]) -> list[Fault]:
         for fault in self.data.faults:
-            if fault.matches(provider, email):
+            if fault.kind in kinds and fault.matches(provider, email):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.data.faults.remove(fault)
-                return fault
-        return None
+                return [fault]
+        return []
 
     @locked
     def clear_faults(self) -> None:
