@@ -12,6 +12,7 @@ from typing import Any
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
+from sandbox import grants
 from sandbox.server import Site, json_response
 from sandbox.state import (
     ACCESS_TOKEN_LIFETIME,
@@ -265,6 +266,13 @@ def _register_observation(site: Site) -> None:
             )
             if key in body
         }
+        if body.get("kind") == "expire_refresh_tokens":
+            return json_response(
+                grants.expire(
+                    state, body.get("provider", ""), body.get("email", ""), body.get("cause", "")
+                ),
+                201,
+            )
         return json_response(
             state.add_fault(body.get("kind", ""), body.get("provider", ""), **options), 201
         )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
+from sandbox import grants
 from sandbox.push import Push
 from sandbox.recurrence import FAR_FUTURE
 from sandbox.server import Site, json_response
@@ -114,6 +115,37 @@ def fail(code: int, reason: str, message: str, **options: Any) -> NoReturn:
     abort(error(code, reason, message, **options))
 
 
+def _insufficient_scopes(writes: bool) -> Response:
+    """A token without a calendar scope (the user unticked it, say): Google APIs answer 403
+    PERMISSION_DENIED with reason insufficientPermissions and an ErrorInfo detail
+    ACCESS_TOKEN_SCOPE_INSUFFICIENT (https://google.aip.dev/193), and say in WWW-Authenticate
+    which scopes would do (RFC 6750 insufficient_scope)."""
+    message = "Request had insufficient authentication scopes."
+    body = {
+        "error": {
+            "code": 403,
+            "message": message,
+            "status": "PERMISSION_DENIED",
+            "errors": [
+                {"domain": "global", "reason": "insufficientPermissions", "message": message}
+            ],
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "calendar-json.googleapis.com"},
+                }
+            ],
+        }
+    }
+    scopes = " ".join(WRITE_SCOPES if writes else (*WRITE_SCOPES, SCOPE + ".readonly"))
+    challenge = (
+        f'Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="{scopes}"'
+    )
+    return json_response(body, 403, {"WWW-Authenticate": challenge})
+
+
 class Gate:
     """Bearer-token authentication for Calendar API calls, plus Google's fault rendering."""
 
@@ -138,7 +170,7 @@ class Gate:
         else:  # any calendar scope reads: calendar.readonly, calendar.freebusy, ...
             allowed = any(scope.startswith(SCOPE) for scope in grant.scopes)
         if not allowed:
-            fail(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+            abort(_insufficient_scopes(self.writes))
         return mailbox
 
     def fault_response(self, fault: Fault) -> Response:
@@ -218,6 +250,29 @@ def _redirect(uri: str, params: dict[str, str]) -> Response:
     return Response(status=302, headers={"Location": _with_query(uri, params)})
 
 
+def _granular(requested: list[str]) -> bool:
+    """Google lets the user pick scopes when more than one non-sign-in scope is requested
+    (https://developers.google.com/identity/protocols/oauth2/resources/granular-permissions);
+    sign-in scopes (openid, email, profile) come with the sign-in itself."""
+    return len([s for s in requested if s not in grants.GOOGLE_SIGN_IN_SCOPES]) > 1
+
+
+def _scope_item(scope: str, requested: list[str]) -> str:
+    if not _granular(requested) or scope in grants.GOOGLE_SIGN_IN_SCOPES:
+        return f"<li>{html.escape(scope)}</li>"
+    return (
+        f'<li><label><input type="checkbox" name="grant" value="{html.escape(scope)}" checked>'
+        f" {html.escape(scope)}</label></li>"
+    )
+
+
+def _granted(requested: list[str], ticked: list[str]) -> list[str]:
+    """The scopes a consent grants: all asked for, or the ticked ones where the user chose."""
+    if not _granular(requested):
+        return requested
+    return [s for s in requested if s in grants.GOOGLE_SIGN_IN_SCOPES or s in ticked]
+
+
 def _register_oauth(site: Site) -> None:
     state = site.state
 
@@ -235,7 +290,9 @@ def _register_oauth(site: Site) -> None:
             for name, value in params.items()
             if value
         )
-        scopes = "".join(f"<li>{html.escape(scope)}</li>" for scope in params["scope"].split())
+        scopes = "".join(
+            _scope_item(scope, params["scope"].split()) for scope in params["scope"].split()
+        )
         page = CONSENT_PAGE.format(
             client_id=html.escape(params["client_id"]),
             hidden=hidden,
@@ -252,23 +309,31 @@ def _register_oauth(site: Site) -> None:
         mailbox = state.mailbox(request.form.get("email", ""))
         if mailbox.provider != PROVIDER:
             abort(_error_page(f"{mailbox.email} is not a Google mailbox"))
+        granted = _granted(params["scope"].split(), request.form.getlist("grant"))
         code = state.issue_code(
             PROVIDER,
             mailbox.email,
             params["client_id"],
             params["redirect_uri"],
-            params["scope"].split(),
+            granted,
             params["code_challenge"],
             params["code_challenge_method"],
         )
         return _redirect(
-            params["redirect_uri"], {"code": code.code, "scope": params["scope"], **reply}
+            params["redirect_uri"], {"code": code.code, "scope": " ".join(granted), **reply}
         )
 
     for path in ("/o/oauth2/auth", "/o/oauth2/v2/auth"):
         site.route(path, ["GET"], consent)
         site.route(path, ["POST"], decide)
     site.route("/token", ["POST"], lambda request: _token(state, request))
+    site.route(
+        "/_sandbox/google/clients/<client_id>",
+        ["PATCH"],
+        lambda request, client_id: json_response(
+            grants.set_client(state, client_id, request.get_json(silent=True) or {})
+        ),
+    )
     site.route("/revoke", ["POST"], lambda request: _revoke(state, request))
 
 
@@ -298,6 +363,7 @@ def _token(state: State, request: Request) -> Response:
             grant = state.refresh_grant(
                 PROVIDER, form.get("refresh_token", ""), client_id, client_secret
             )
+            grants.google_refresh(state, grant)
         else:
             raise OAuthError("unsupported_grant_type", "Invalid grant_type.")
     except OAuthError as problem:

@@ -36,7 +36,7 @@ Where Graph leaves room, the sandbox chooses (documented for the app's adapter):
   asks for with `Prefer: outlook.timezone` (UTC by default).
 - Subscriptions notify every change of their calendar whatever `changeType` asked for, and
   accept http notification URLs (Graph insists on https).
-- A refresh answers the same refresh token again (Azure AD rotates it).
+- Every refresh answers a new refresh token; the old ones keep working (sandbox/grants.py).
 - Calendars a mailbox creates have names unique in it, compared case-insensitively (409
   ErrorFolderExists, as Exchange Online answers); deleting one takes its events with it.
   Deleting the default calendar is refused (400 ErrorDeleteDistinguishedFolder), as is

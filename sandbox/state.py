@@ -44,6 +44,7 @@ STATE_FAULTS = (
 )
 CALENDAR_FIELDS = ("id", "name", "access", "primary", "timezone")
 DEFAULT_PASSWORD = "sandbox"
+REVOKED = "Token has been expired or revoked."  # Google's invalid_grant description
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 AUTH_CODE_LIFETIME = timedelta(minutes=10)
 
@@ -257,6 +258,19 @@ class Grant:
     scopes: list[str]
     revoked: bool = False
     nonce: str = ""
+    issued_at: datetime = field(default_factory=now)
+    last_used: datetime = field(default_factory=now)  # last refresh
+    revoked_reason: str = ""  # the invalid_grant description refreshes get once revoked
+
+
+@dataclass
+class RefreshToken:
+    """A refresh token issued by rotation (Microsoft): it stands for `grant` (the key of the
+    grant, its first refresh token)."""
+
+    grant: str
+    issued_at: datetime = field(default_factory=now)
+    last_used: datetime = field(default_factory=now)
 
 
 @dataclass
@@ -363,6 +377,8 @@ class Data:
     calendars: dict[str, Calendar] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)  # rotated ones
+    clients: dict[str, dict[str, str]] = field(default_factory=dict)  # client id -> settings
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -833,13 +849,38 @@ class State:
     def refresh_grant(
         self, provider: str, refresh_token: str, client_id: str, client_secret: str
     ) -> Grant:
-        grant = self.data.grants.get(refresh_token)
-        if grant is None or grant.provider != provider or grant.revoked:
+        grant = self.grant_for(refresh_token)
+        if grant is None or grant.provider != provider:
             raise OAuthError("invalid_grant", "Token has been expired or revoked.")
+        if grant.revoked:
+            raise OAuthError("invalid_grant", grant.revoked_reason or REVOKED)
         # Grants minted by the control API name no client, so any client may refresh them.
         if grant.client_id and (grant.client_id, grant.client_secret) != (client_id, client_secret):
             raise OAuthError("invalid_client", "The OAuth client was not found.", 401)
         return grant
+
+    @locked
+    def grant_for(self, refresh_token: str) -> Grant | None:
+        """The grant a refresh token (its first one, or one issued by rotation) stands for."""
+        rotated = self.data.refresh_tokens.get(refresh_token)
+        return self.data.grants.get(rotated.grant if rotated else refresh_token)
+
+    @locked
+    def rotate_refresh_token(self, grant: Grant) -> str:
+        """A new refresh token for the grant; the ones before it stay valid."""
+        token = secrets.token_urlsafe(32)
+        self.data.refresh_tokens[token] = RefreshToken(grant.refresh_token)
+        return token
+
+    @locked
+    def revoke_grants(self, grants: Iterable[Grant], reason: str = "") -> int:
+        """Revoke grants; refreshing them answers invalid_grant with `reason` from now on."""
+        count = 0
+        for grant in grants:
+            if not grant.revoked:
+                grant.revoked, grant.revoked_reason = True, reason
+                count += 1
+        return count
 
     @locked
     def issue_access_token(
@@ -864,7 +905,7 @@ class State:
     def revoke_token(self, token: str) -> bool:
         """Revoke the grant behind a refresh or access token, as a user removing access does."""
         access = self.data.access_tokens.get(token)
-        grant = self.data.grants.get(access.refresh_token if access else token)
+        grant = self.grant_for(access.refresh_token if access else token)
         if grant is not None:
             grant.revoked = True
         return grant is not None
