@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
-from sandbox import grants
+from sandbox import grants, invitations
 from sandbox.server import Site, json_response
 from sandbox.state import (
     ACCESS_TOKEN_LIFETIME,
@@ -209,6 +209,7 @@ def _register_events(site: Site) -> None:
         event = state.create_event(
             target, Event(id=body.get("id", ""), calendar_id=target.id, **fields)
         )
+        invitations.deliver(state, event)  # the user's calendar app invites every guest
         return json_response(to_jsonable(event), 201)
 
     def get_event(request: Request, email: str, calendar_id: str, event_id: str) -> Response:
@@ -218,17 +219,32 @@ def _register_events(site: Site) -> None:
         _, after = state.update_event(
             calendar(email, calendar_id), event_id, event_fields(_body(request))
         )
+        invitations.deliver(state, after)
         return json_response(to_jsonable(after))
 
     def delete_event(request: Request, email: str, calendar_id: str, event_id: str) -> Response:
-        state.delete_event(calendar(email, calendar_id), event_id)
+        invitations.deliver(state, state.delete_event(calendar(email, calendar_id), event_id))
         return Response(status=204)
+
+    def respond(request: Request, email: str, calendar_id: str, event_id: str) -> Response:
+        """The attendee answers a meeting on their calendar (as in their calendar app)."""
+        body = _body(request)
+        event = invitations.respond(
+            state,
+            state.mailbox(email),
+            calendar(email, calendar_id),
+            event_id,
+            str(body.get("response", "")),
+            send=bool(body.get("send", True)),
+        )
+        return json_response(to_jsonable(event))
 
     site.route(base, ["GET"], list_events)
     site.route(base, ["POST"], create_event)
     site.route(base + "/<event_id>", ["GET"], get_event)
     site.route(base + "/<event_id>", ["PATCH"], update_event)
     site.route(base + "/<event_id>", ["DELETE"], delete_event)
+    site.route(base + "/<event_id>/respond", ["POST"], respond)
 
 
 # --- faults and what clients did -----------------------------------------------------------

@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
+from sandbox.exchange_access import Call
 from sandbox.exchange_availability import get_server_time_zones, get_user_availability
-from sandbox.exchange_folders import Call, create_folder, delete_folder, find_folder, get_folder
+from sandbox.exchange_folders import create_folder, delete_folder, find_folder, get_folder
 from sandbox.exchange_items import find_item, get_item
 from sandbox.exchange_sync import sync_folder_items
 from sandbox.exchange_writes import create_item, delete_item, update_item

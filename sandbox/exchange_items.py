@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from sandbox import recurrence
-from sandbox.exchange_folders import Call, FolderRef, calendar_ref, resolve_folder
+from sandbox.exchange_access import Call, FolderRef, calendar_ref, resolve_folder
 from sandbox.exchange_rules import recurrence_element
 from sandbox.exchange_xml import (
     Element,

@@ -8,7 +8,7 @@ so `expire_sync_tokens` makes old states ErrorInvalidSyncStateData.
 
 from __future__ import annotations
 
-from sandbox.exchange_folders import Call, resolve_folder
+from sandbox.exchange_access import Call, resolve_folder
 from sandbox.exchange_items import Seen, Shape, change_key, item_element, item_id
 from sandbox.exchange_xml import (
     Element,

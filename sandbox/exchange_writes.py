@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from sandbox import recurrence
-from sandbox.exchange_folders import Call, FolderRef, calendar_ref, resolve_folder
+from sandbox import exchange_responses, recurrence
+from sandbox.exchange_access import Call, FolderRef, calendar_ref, resolve_folder
 from sandbox.exchange_items import (
     FROM_EWS_RESPONSE,
     FROM_EWS_STATUS,
@@ -25,6 +25,7 @@ from sandbox.exchange_items import (
     property_key,
     resolve_item,
 )
+from sandbox.exchange_responses import RESPONSE_ITEMS
 from sandbox.exchange_rules import recurrence_lines
 from sandbox.exchange_xml import (
     Element,
@@ -194,6 +195,10 @@ def create_item(call: Call, request: Element) -> Element:
     messages = []
     for node in find_all(request, "m:Items/*"):
         try:
+            if local(node) in RESPONSE_ITEMS:
+                exchange_responses.respond(call, request, node)
+                messages.append(success("CreateItem", el("m:Items")))
+                continue
             calendar = _target_folder(call, request).require("writer")
             if local(node) != "CalendarItem":
                 raise EwsError("ErrorInvalidOperation", "Only calendar items are emulated.")

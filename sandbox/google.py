@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
-from sandbox import grants
+from sandbox import grants, invitations
 from sandbox.push import Push
 from sandbox.recurrence import FAR_FUTURE
 from sandbox.server import Site, json_response
@@ -880,6 +880,65 @@ def _check_if_match(request: Request, event: Event) -> None:
         )
 
 
+def _stored(calendar: Calendar, event: Event) -> Event:
+    """The stored event behind an instance (its series), or the event itself."""
+    return (
+        calendar.events.get(event.recurring_event_id, event) if event.recurring_event_id else event
+    )
+
+
+SHARED_FIELDS = ("summary", "description", "location", "start", "end", "recurrence")
+
+
+def _guest_change(
+    state: State, mailbox: Mailbox, calendar: Calendar, current: Event, body: dict[str, Any]
+) -> Event:
+    """A guest changes their copy of someone else's meeting: they may answer it (their own
+    attendee entry's responseStatus, https://developers.google.com/calendar/api/v3/reference/
+    events); its shared properties belong to the organizer (403 forbiddenForNonOrganizer, as
+    for guests without guestsCanModify)."""
+    shown = event_resource(current, mailbox)
+    guests = {str(a.get("email", "")).lower() for a in body.get("attendees") or []}
+    changed = [f for f in SHARED_FIELDS if f in body and body[f] != shown.get(f)]
+    # With attendeesOmitted the guest sends its own entry only (events#resource); otherwise
+    # the list is the event's whole guest list and must stay as it is.
+    omitted = bool(body.get("attendeesOmitted"))
+    if omitted and not guests <= {mailbox.email}:
+        changed.append("attendees")
+    if (
+        not omitted
+        and "attendees" in body
+        and guests != {a.email.lower() for a in current.attendees}
+    ):
+        changed.append("attendees")
+    if changed:
+        fail(
+            403,
+            "forbiddenForNonOrganizer",
+            "Shared properties can only be changed by the organizer of the event.",
+        )
+    own = next(
+        (
+            a
+            for a in body.get("attendees") or []
+            if str(a.get("email", "")).lower() == mailbox.email
+        ),
+        None,
+    )
+    response = own.get("responseStatus") if own else None
+    if response is None or response == _own_response(current, mailbox):
+        return current
+    try:
+        return invitations.respond(state, mailbox, calendar, current.id, response)
+    except Invalid:
+        fail(400, "invalid", f"Invalid attendee responseStatus {response!r}.")
+
+
+def _own_response(event: Event, mailbox: Mailbox) -> str:
+    own = next((a for a in event.attendees if a.email.lower() == mailbox.email), None)
+    return own.response if own else ""
+
+
 def _register_events(site: Site, read: Gate, write: Gate) -> None:
     state = site.state
     events = API + "/calendars/<calendar_id>/events"
@@ -913,6 +972,9 @@ def _register_events(site: Site, read: Gate, write: Gate) -> None:
         calendar, body = _writable(state, mailbox, calendar_id), _json_body(request)
         current = state.find_event(calendar, event_id)
         _check_if_match(request, current)
+        if not invitations.organizes(calendar, _stored(calendar, current)):
+            after = _guest_change(state, mailbox, calendar, current, body)
+            return json_response(event_resource(after, mailbox))
         if request.method == "PATCH":
             changes = event_fields(_merge(event_resource(current, mailbox), body), calendar)
             if "transparency" not in body:

@@ -57,7 +57,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox import recurrence, timezones
+from sandbox import invitations, recurrence, timezones
 from sandbox.microsoft_events import (
     calendar_resource,
     event_fields,
@@ -499,6 +499,51 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
     site.api_route(GRAPH + "/me/events/<event_id>", ["GET"], gates["read"], get)
     site.api_route(GRAPH + "/me/events/<event_id>", ["PATCH"], gates["write"], update)
     site.api_route(GRAPH + "/me/events/<event_id>", ["DELETE"], gates["write"], delete)
+    for action, response in ANSWERS.items():
+        site.api_route(
+            GRAPH + f"/me/events/<event_id>/{action}",
+            ["POST"],
+            gates["write"],
+            lambda request, mailbox, event_id, action=action, response=response: _answer(
+                state, request, mailbox, event_id, action, response
+            ),
+        )
+
+
+# https://learn.microsoft.com/en-us/graph/api/event-accept (and event-decline,
+# event-tentativelyaccept): the body may carry comment and sendResponse (default true);
+# decline and tentativelyAccept also proposedNewTime. The answer is 202 Accepted.
+ANSWERS = {"accept": "accepted", "tentativelyAccept": "tentative", "decline": "declined"}
+ANSWER_PARAMETERS = {
+    "accept": {"comment", "sendResponse"},
+    "tentativelyAccept": {"comment", "sendResponse", "proposedNewTime"},
+    "decline": {"comment", "sendResponse", "proposedNewTime"},
+}
+
+
+def _answer(
+    state: State, request: Request, mailbox: Mailbox, event_id: str, action: str, response: str
+) -> Response:
+    body = json_body(request) if request.content_length else {}
+    for name in body:
+        if name not in ANSWER_PARAMETERS[action]:
+            fail(
+                400,
+                "RequestBodyRead",
+                f"The property '{name}' does not exist on type 'microsoft.graph.{action}'.",
+            )
+    send = body.get("sendResponse", True)
+    if not isinstance(send, bool):
+        fail(400, "RequestBodyRead", "sendResponse must be a boolean.")
+    calendar, event = _live_event(state, mailbox, event_id, "writer")
+    if event.organizer.lower() == mailbox.email:
+        fail(
+            400,
+            "ErrorInvalidRequest",
+            "Your request can't be completed. You can't respond to a meeting you organized.",
+        )
+    invitations.respond(state, mailbox, calendar, event.id, response, send=send)
+    return Response(status=202)
 
 
 # --- Graph: calendarView and its delta -------------------------------------------------------

@@ -34,6 +34,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from sandbox import invitations
 from sandbox.push import Notifier
 from sandbox.state import Fault, Mailbox, SandboxError, Settings, State
 
@@ -72,6 +73,13 @@ class Site:
         self.url_map = Map(strict_slashes=False, merge_slashes=False)
         self.views: dict[str, Callable[..., Response]] = {}
         self.notifier = Notifier(state)
+        # Invitations reach attendee mailboxes after every API write (control-API writes
+        # deliver them themselves).
+        state.on_write(
+            lambda provider, event, invited: invitations.deliver(
+                state, event, invitations.recipients_of(state, event, invited, provider)
+            )
+        )
         self.default_scopes: dict[str, list[str]] = {}
         for module in MODULES:
             importlib.import_module(module).register(self)

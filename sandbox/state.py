@@ -356,10 +356,11 @@ class Invitation:
     attendee: str
     calendar_id: str
     event_id: str
-    kind: str  # invite | update | cancel
+    kind: str  # invite | update | cancel | reply (an attendee's answer to the organizer)
     summary: str
     start: datetime | date
     at: datetime = field(default_factory=now)
+    response: str = ""  # reply: accepted | tentative | declined
 
 
 @dataclass
@@ -483,6 +484,12 @@ class State:
         self.start_settings = settings or Settings()
         self.settings = dataclasses.replace(self.start_settings)
         self._listeners: list[Callable[[Change], None]] = []
+        self._write_listeners: list[Callable[[str, Event, list[str]], None]] = []
+
+    def on_write(self, listener: Callable[[str, Event, list[str]], None]) -> None:
+        """Call `listener(provider, event, invited emails)` (under the lock) after every write
+        a client made through a provider API."""
+        self._write_listeners.append(listener)
 
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         """Call `listener` (under the lock; it must not block) after every event change."""
@@ -663,15 +670,20 @@ class State:
 
     @locked
     def update_event(
-        self, calendar: Calendar, event_id: str, changes: dict[str, Any]
+        self,
+        calendar: Calendar,
+        event_id: str,
+        changes: dict[str, Any],
+        bump_sequence: bool = True,
     ) -> tuple[Event, Event]:
-        """Apply field changes; returns (before, after). Editing an instance stores an exception."""
+        """Apply field changes; returns (before, after). Editing an instance stores an exception.
+        An attendee's answer is a change that leaves the iCalendar SEQUENCE alone."""
         before = self.find_event(calendar, event_id)
         if before.cancelled:
             raise Gone(f"event {event_id} has been deleted")
         after = dataclasses.replace(before, **changes)
         validate_event(after)
-        after.sequence = before.sequence + 1
+        after.sequence = before.sequence + (1 if bump_sequence else 0)
         after.updated = now()
         calendar.events[after.id] = after
         self._changed(calendar, after, "updated")
@@ -1087,6 +1099,8 @@ class State:
             [i.attendee for i in sent],
         )
         self.data.writes.append(write)
+        for listener in self._write_listeners:
+            listener(provider, after, write.invited)
         return write
 
 
