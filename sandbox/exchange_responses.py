@@ -22,6 +22,8 @@ RESPONSE_ITEMS = {
     "DeclineItem": "declined",
 }
 DISPOSITIONS = ("SaveOnly", "SendOnly", "SendAndSaveCopy")
+# ResponseCodeType names the refusals per verb: ErrorCalendarIsOrganizerForAccept, ...
+VERBS = {"AcceptItem": "Accept", "TentativelyAcceptItem": "Tentative", "DeclineItem": "Decline"}
 
 
 def respond(call: Call, request: Element, node: Element) -> None:
@@ -39,6 +41,11 @@ def respond(call: Call, request: Element, node: Element) -> None:
         raise EwsError("ErrorInvalidIdEmpty", "The ReferenceItemId is missing.")
     folder, event = resolve_item(call, _as_item_id(reference))
     calendar = folder.require("writer")
+    verb = VERBS[local(node)]
+    if event.organizer.lower() == call.mailbox.email:
+        raise EwsError(f"ErrorCalendarIsOrganizerFor{verb}", "The organizer cannot respond.")
+    if event.extra.get("is_cancelled"):
+        raise EwsError(f"ErrorCalendarIsCancelledFor{verb}", "The meeting was cancelled.")
     try:
         invitations.respond(
             call.state,

@@ -56,6 +56,7 @@ SEND_POLICIES = {
 
 
 CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
+DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
 
 
 # --- parsing what clients write ----------------------------------------------------------
@@ -157,11 +158,24 @@ def event_changes(raw: dict[str, Any], before: Event | None, calendar: Calendar)
 # --- writing items -----------------------------------------------------------------------
 
 
-def _send_policy(request: Element, attribute: str) -> str:
-    value = request.get(attribute, "SendToNone")
+def _send_policy(request: Element, attribute: str) -> str | None:
+    """The request's invitation policy; None when it names none (EWS requires one for
+    calendar items: see `_required`)."""
+    value = request.get(attribute)
+    if value is None:
+        return None
     if value not in SEND_POLICIES:
         raise EwsError("ErrorInvalidRequest", f"Invalid {attribute} value {value!r}.")
     return SEND_POLICIES[value]
+
+
+def _required(send: str | None, attribute: str) -> str:
+    """SendMeetingInvitations (CreateItem), ...OrCancellations (UpdateItem) and
+    SendMeetingCancellations (DeleteItem) are required for calendar items; without one
+    Exchange answers Error<attribute>Required (MS-OXWSCDATA 2.2.5.24 ResponseCodeType)."""
+    if send is None:
+        raise EwsError(f"Error{attribute}Required", f"The {attribute} attribute is required.")
+    return send
 
 
 def _state_call(action: Callable[[], Any]) -> Any:
@@ -202,13 +216,14 @@ def create_item(call: Call, request: Element) -> Element:
             calendar = _target_folder(call, request).require("writer")
             if local(node) != "CalendarItem":
                 raise EwsError("ErrorInvalidOperation", "Only calendar items are emulated.")
+            policy = _required(send, "SendMeetingInvitations")
             changes = event_changes(raw_fields(call, node), None, calendar)
             event = _state_call(
                 lambda c=calendar, f=changes: call.state.create_event(
                     c, Event(id="", calendar_id=c.id, **f)
                 )
             )
-            _record(call, "create", None, event, node, send)
+            _record(call, "create", None, event, node, policy)
             messages.append(
                 success("CreateItem", el("m:Items", children=[id_only(Seen(calendar, event))]))
             )
@@ -251,10 +266,11 @@ def _apply_update(call: Call, raw: dict[str, Any], update: Element, before: Even
     raw.update(found)
 
 
-def _update_one(call: Call, change: Element, send: str, never_overwrite: bool) -> Element:
+def _update_one(call: Call, change: Element, send: str | None, never_overwrite: bool) -> Element:
     id_node = change[0]
     folder, before = resolve_item(call, id_node)
     calendar = folder.require("writer")
+    send = _required(send, "SendMeetingInvitationsOrCancellations")
     if never_overwrite and id_node.get("ChangeKey") not in (None, change_key(before)):
         raise EwsError(
             "ErrorIrresolvableConflict",
@@ -299,12 +315,17 @@ def update_item(call: Call, request: Element) -> Element:
 
 
 def delete_item(call: Call, request: Element) -> Element:
+    if request.get("DeleteType") not in DELETE_TYPES:  # a required attribute of the schema
+        raise EwsError(
+            "ErrorSchemaValidation", "DeleteType must be one of " + ", ".join(DELETE_TYPES)
+        )
     send = _send_policy(request, "SendMeetingCancellations")
     messages = []
     for node in find_all(request, "m:ItemIds/*"):
         try:
             folder, before = resolve_item(call, node)
             calendar = folder.require("writer")
+            send = _required(send, "SendMeetingCancellations")
             tombstone = _state_call(lambda c=calendar, e=before: call.state.delete_event(c, e.id))
             _record(call, "delete", before, tombstone, None, send)
             messages.append(success("DeleteItem"))

@@ -632,6 +632,22 @@ def _next_round(state: State, previous: Round, calendar: Calendar, zone: str, na
     )
 
 
+# Change tracking over a calendar view takes startDateTime/endDateTime and the
+# odata.maxpagesize preference only (https://learn.microsoft.com/en-us/graph/delta-query-events).
+DELTA_UNSUPPORTED = ("$select", "$filter", "$orderby", "$expand", "$search", "$top", "$skip")
+
+
+def _check_delta_query(request: Request) -> None:
+    used = [name for name in DELTA_UNSUPPORTED if name in request.args]
+    if used:
+        fail(
+            400,
+            "ErrorInvalidUrlQuery",
+            "The following parameters are not supported with change tracking over the "
+            f"'CalendarView' resource: '{', '.join(used)}'.",
+        )
+
+
 def _delta_page(request: Request, key: str, delta_round: Round, offset: int) -> Response:
     size = _page_size(request)
     body: dict[str, Any] = {"value": delta_round.items[offset : offset + size]}
@@ -664,6 +680,7 @@ def _register_views(site: Site, gates: dict[str, Gate]) -> None:
             previous = rounds.find(args["$deltatoken"], mailbox, calendar)
             delta_round = _next_round(state, previous, calendar, zone, zone_names(mailbox))
         else:
+            _check_delta_query(request)
             delta_round = _first_round(state, mailbox, calendar, _window(request), zone)
         return _delta_page(request, rounds.add(delta_round), delta_round, 0)
 
