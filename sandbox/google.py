@@ -49,6 +49,7 @@ from sandbox.state import (
 )
 
 PROVIDER = "google"
+UID_SUFFIX = "@google.com"
 API = "/calendar/v3"
 SCOPE = "https://www.googleapis.com/auth/calendar"
 WRITE_SCOPES = (SCOPE, SCOPE + ".events")
@@ -433,7 +434,7 @@ def event_resource(event: Event, mailbox: Mailbox) -> dict[str, Any]:
         "organizer": _person(event.organizer, mailbox),
         "start": _when(event.start, event.timezone),
         "end": _when(event.end, event.timezone),
-        "iCalUID": f"{event.recurring_event_id or event.id}@google.com",
+        "iCalUID": event.ical_uid(UID_SUFFIX),
         "sequence": event.sequence,
         "eventType": event.event_type,
         "reminders": {"useDefault": True},

@@ -46,6 +46,12 @@ from sandbox.state import (
 
 RESPONSES = ("needsAction", "accepted", "tentative", "declined")
 CANCELED = "Canceled: "
+# How each provider writes an event's iCalendar UID; every copy keeps the organizer's.
+UID_SUFFIXES = {
+    "google": "@google.com",
+    "microsoft": "@sandbox.microsoft",
+    "exchange": "@sandbox.exchange",
+}
 
 
 def organizes(calendar: Calendar, event: Event) -> bool:
@@ -123,7 +129,7 @@ def _upsert_copy(
     fields = _copy_fields(event, mailbox)
     extra = {
         "invitation": {"calendar": calendar.id, "event": event.id},
-        "uid": event.extra.get("uid") or event.id,
+        "ical_uid": event.ical_uid(UID_SUFFIXES.get(calendar.provider, "")),
         "recurrence": event.extra.get("recurrence"),  # Graph's patternedRecurrence, if any
     }
     if where is not None and where[0] in state.data.calendars:

@@ -16,6 +16,7 @@ from sandbox.microsoft_identity import display_name
 from sandbox.server import json_response
 from sandbox.state import Access, Attendee, Calendar, Event, Mailbox, now, role_at_least
 
+UID_SUFFIX = "@sandbox.microsoft"
 RESPONSE_OUT = {
     "needsAction": "notResponded",
     "accepted": "accepted",
@@ -181,7 +182,7 @@ def event_resource(
         "transactionId": event.extra.get("transactionId"),
         "originalStartTimeZone": timezones.named(event.timezone, names),
         "originalEndTimeZone": timezones.named(event.timezone, names),
-        "iCalUId": f"{event.recurring_event_id or event.id}@sandbox.microsoft",
+        "iCalUId": event.ical_uid(UID_SUFFIX),
         "subject": event.summary,
         "bodyPreview": event.description[:255],
         "body": {"contentType": "text", "content": event.description},

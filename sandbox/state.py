@@ -184,6 +184,11 @@ class Event:
     sequence: int = 0
     changed: int = 0  # position in the global change sequence
 
+    def ical_uid(self, suffix: str) -> str:
+        """The iCalendar UID: an invitation's copies keep the organizer's (`extra`); otherwise
+        the series' or event's id with the provider's `suffix`."""
+        return self.extra.get("ical_uid") or f"{self.recurring_event_id or self.id}{suffix}"
+
     @property
     def all_day(self) -> bool:
         return not isinstance(self.start, datetime)

@@ -109,6 +109,7 @@ def test_an_invitation_lands_on_every_attendees_calendar(
         .execute()
     )
 
+    assert gus["iCalUID"] == anns[0]["iCalUId"] == eds[0].uid == meeting["iCalUID"]
     assert gus["organizer"]["email"] == ORGANIZER and gus["summary"] == "Roadmap"
     assert next(a for a in gus["attendees"] if a.get("self"))["responseStatus"] == "needsAction"
     assert busy["calendars"][GUS]["busy"]  # Google guests are busy until they decline
