@@ -151,6 +151,16 @@ def test_what_is_not_shared_or_not_there_is_refused_as_ews_does(
         list(bobs.view(start=WINDOW[0], end=WINDOW[1]))
 
 
+def test_a_calendar_only_grant_does_not_open_the_owners_root(account: Account) -> None:
+    """exchangelib's `Account(owner, DELEGATE).calendar` starts at the owner's root folder,
+    which a calendar-only grant does not make visible: open the calendar by address instead."""
+    owners = Account(BOB, config=account.protocol.config, autodiscover=False, access_type=DELEGATE)
+
+    with pytest.raises(ErrorAccessDenied):
+        owners.calendar  # noqa: B018
+    assert open_calendar(account, BOB).name == "Calendar"
+
+
 def test_a_deleted_shared_calendar_is_not_found(account: Account, control: Any) -> None:
     projects = next(
         f
