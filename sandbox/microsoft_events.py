@@ -30,7 +30,8 @@ RESPONSE_IN = {
     "organizer": "accepted",
 }
 SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
-PREFER_ZONE = re.compile(r'outlook\.timezone\s*=\s*"([^"]*)"', re.IGNORECASE)
+# The zone is quoted (needed for Windows ids, which hold spaces) or a bare IANA name.
+PREFER_ZONE = re.compile(r'outlook\.timezone\s*=\s*(?:"([^"]*)"|([^\s,;"]+))', re.IGNORECASE)
 EXPAND_PROPERTIES = re.compile(
     r"singleValueExtendedProperties(?:\(\$filter=id\s+eq\s+'([^']*)'\))?", re.IGNORECASE
 )
@@ -101,7 +102,7 @@ def when(value: datetime | date, zone: str) -> dict[str, str]:
 
 def prefer(request: Request, pattern: re.Pattern[str]) -> str | None:
     match = pattern.search(", ".join(request.headers.getlist("Prefer")))
-    return match.group(1) if match else None
+    return next((group for group in match.groups() if group is not None), None) if match else None
 
 
 def view_zone(request: Request) -> str:

@@ -63,6 +63,8 @@ def test_windows_names_are_accepted_in_events_and_prefer(graph: Graph, control: 
         f"/me/events/{created['id']}", headers={"Prefer": 'outlook.timezone="Europe/Warsaw"'}
     )
     assert read["start"] == {"dateTime": "2027-05-04T18:00:00.0000000", "timeZone": "Europe/Warsaw"}
+    bare = graph.get(f"/me/events/{created['id']}", headers={"Prefer": "outlook.timezone=UTC"})
+    assert bare["start"]["timeZone"] == "UTC"
 
 
 def test_getschedule_takes_windows_names_and_reports_the_owners_zone(
