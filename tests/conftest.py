@@ -176,7 +176,8 @@ def sandbox(tmp_path_factory):
     """The provider sandbox on free loopback ports, for the whole session."""
     from sandbox.testing import start_sandbox
 
-    running = start_sandbox(tmp_path_factory.mktemp("sandbox-ca"))
+    # The app's push receivers (live server, test receivers) listen on plain http.
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox-ca"), allow_http_push=True)
     yield running
     running.stop()
 
