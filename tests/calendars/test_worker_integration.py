@@ -95,7 +95,7 @@ def test_a_push_notification_triggers_a_sync_without_waiting_for_beat(
     # The first sync (in the worker) opens a watch channel to the live server's webhook.
     _sync_in_worker(worker_connection.pk, full=True)
     primary.refresh_from_db()
-    assert primary.channel_id and primary.channel_token
+    assert primary.channel_id and primary.channel_token_hash
     # Far from due: only a notification can bring the next sync forward.
     CalendarConnection.objects.filter(pk=worker_connection.pk).update(
         next_sync_at=datetime.now(UTC) + timedelta(hours=6)
