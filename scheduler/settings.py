@@ -93,8 +93,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "scheduler.middleware.RejectMalformedRequests",
+    # The host is checked (app hosts, or an account's verified custom domain) before anything
+    # answers, the https redirect included: never a redirect to an attacker-chosen host.
     "meetings.middleware.CustomDomainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -217,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
+# Slot lists asked for per client address (beyond the cache: distinct queries compute).
+SLOTS_RATE_LIMIT = env_str("SLOTS_RATE_LIMIT") or "300/m"
 # Behind a reverse proxy the client address comes from X-Forwarded-For (USE_X_FORWARDED_FOR=1).
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
 RATELIMIT_IP_META_KEY = "scheduler.client_ip.client_ip"
@@ -264,6 +269,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Meetings] "
 # Links in allauth's emails use the scheme the app is reached with (a first self-hosted run
 # is on http://localhost).
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if APP_BASE_URL.startswith("https:") else "http"
+MFA_ADAPTER = "scheduler.adapters.MFAAdapter"  # TOTP secrets and recovery seeds encrypted
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER") or "Meetings"
 

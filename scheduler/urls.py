@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from scheduler import views
+from scheduler import admin_access, views
 from scheduler.health import healthz
 
 settings_patterns = (
@@ -19,6 +19,8 @@ settings_patterns = (
     ],
     "settings",
 )
+
+admin_access.secure(admin.site)
 
 urlpatterns = [
     path("", views.home, name="home"),
