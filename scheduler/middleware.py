@@ -1,6 +1,6 @@
 import zoneinfo
 
-from django.http import HttpResponseBadRequest, HttpResponseNotFound
+from django.http import HttpResponseNotFound, JsonResponse
 from django.utils import timezone
 
 from scheduler import inputs
@@ -39,5 +39,6 @@ class RejectMalformedRequests:
             for value in (key, *values):
                 problem = inputs.text_problem(value)
                 if problem:
-                    return HttpResponseBadRequest(problem, content_type="text/plain")
+                    body = {"error": "Some fields are not valid.", "errors": {key: problem}}
+                    return JsonResponse(body, status=400)
         return self.get_response(request)
