@@ -263,3 +263,78 @@ def test_a_revoked_grant_switches_the_page_to_requests_within_one_sync(
     assert _wait_for(lambda: len(alerts()) == 1)
     time.sleep(1)
     assert len(alerts()) == 1
+
+
+def test_bookings_cancelled_the_moment_they_are_made_never_error(
+    worker_connection, sandbox_client, live_server, settings
+):
+    """Book and cancel at once, twenty times, while the worker writes the events and another
+    client keeps reading the manage page: every answer is a success, and afterwards the
+    calendar holds none of the twenty."""
+    import threading
+
+    import requests
+
+    from meetings.models import Booking, SchedulingPage
+
+    settings.BOOKING_RATE_LIMIT = "1000/m"
+    user = worker_connection.user
+    SchedulingPage.objects.create(
+        account=user.account,
+        owner=user,
+        name="Quick",
+        slug="quick",
+        weekly_hours={str(day): [["08:00", "20:00"]] for day in range(7)},
+        min_notice=0,
+    )
+    session = requests.Session()
+    session.get(f"{live_server.url}/meetings/quick", timeout=10)
+    session.headers.update(
+        {"X-CSRFToken": session.cookies["csrftoken"], "Referer": live_server.url}
+    )
+    statuses: list[int] = []
+    stop = threading.Event()
+    manage_urls: list[str] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            for url in list(manage_urls[-3:]):
+                statuses.append(requests.get(url, timeout=30).status_code)
+
+    watcher = threading.Thread(target=reader, daemon=True)
+    watcher.start()
+    try:
+        for n in range(20):
+            made = session.post(
+                f"{live_server.url}/meetings/quick/book",
+                json={
+                    "start": _at(3, 8, 30 * n).isoformat(),
+                    "duration": 30,
+                    "timezone": "UTC",
+                    "first_name": "Quick",
+                    "last_name": str(n),
+                    "email": f"quick{n}@client.example",
+                },
+                timeout=30,
+            )
+            assert made.status_code == 201, made.content
+            manage_urls.append(made.json()["manage_url"])
+            cancelled = session.post(made.json()["manage_url"] + "cancel", timeout=30)
+            statuses.append(cancelled.status_code)
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
+    assert statuses and all(status < 400 for status in statuses), statuses
+    assert set(Booking.objects.values_list("status", flat=True)) == {"cancelled"}
+
+    primary = worker_connection.calendars.get(is_primary=True)
+
+    def none_left() -> bool:
+        sweep_calendar_writes.delay()
+        return not [
+            e
+            for e in sandbox_client.events(MAILBOX, primary.remote_id)
+            if e.get("summary", "").startswith("Quick") and e.get("status") != "cancelled"
+        ]
+
+    assert _wait_for(none_left, seconds=60, step=1)
