@@ -232,3 +232,25 @@ class CalendarWrite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key} ({self.state})"
+
+
+class BusyDay(models.Model):
+    """A user's busy time on one UTC day, merged across their availability calendars ahead of
+    time (calendars.busy): what scheduling pages read instead of the events. Kept up to date in
+    the same transaction as every change of the mirror it is made from."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="busy_days"
+    )
+    day = models.DateField()
+    # Merged, sorted intervals clipped to the day: array('q') of start, end, start, end...
+    # in POSIX microseconds.
+    blocks = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="busy_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"
