@@ -197,6 +197,7 @@ class PageForm(forms.ModelForm):
         from scheduler.forms import timezone_choices
 
         self.user = user
+        self._original_slug = self.instance.slug or ""
         self.fields["timezone"] = forms.ChoiceField(choices=timezone_choices, initial=user.timezone)
         self.fields["slug"].required = False
         self.fields["slug"].help_text = "Left empty, it comes from your meeting URL."
@@ -318,6 +319,8 @@ class PageForm(forms.ModelForm):
             page.save()
             self.save_m2m()
             availability_cache.bump(page.host_ids())
+            # Hosts removed from the page and a renamed page's old address: no stale slots.
+            availability_cache.bump_pages({self._original_slug, page.slug} - {""})
         return page
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -93,9 +95,39 @@ def _throttled(rate_setting: str, group: str, method: str):
     return decorate
 
 
+SLOTS_QUERY = ("start", "end", "tz", "duration")
+
+
+def _slots_cache_key(request, slug: str) -> str:
+    """The cache key of a slot list, from the request alone (no database): the host (a custom
+    domain serves only its own account's pages), the page, the query as sent, and the minute
+    (minimum notice moves with the clock). Only answers computed from a valid query are ever
+    stored, so an invalid query never hits."""
+    parts = [
+        request.get_host().lower(),
+        slug.lower(),
+        *(request.GET.get(n, "") for n in SLOTS_QUERY),
+    ]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"slots:{digest}:{timezone.now():%Y%m%d%H%M}"
+
+
 @require_GET
-@_throttled("SLOTS_RATE_LIMIT", "meetings.slots", "GET")
 def slot_list(request, slug: str):
+    """Free times of a page. A cached answer costs one cache read and no database query: it
+    is used while the page's version (bumped by every change the answer depends on) is the
+    one it was computed under."""
+    key, version_key = _slots_cache_key(request, slug), availability_cache.page_key(slug)
+    found = cache.get_many([key, version_key])
+    version = found.get(version_key, 0)
+    cached = found.get(key)
+    if cached is not None and cached[0] == version:
+        return HttpResponse(cached[1], content_type="application/json")
+    return _computed_slots(request, slug, key, version)
+
+
+@_throttled("SLOTS_RATE_LIMIT", "meetings.slots", "GET")
+def _computed_slots(request, slug: str, key: str, version: int):
     page = _page(request, slug)
     form = SlotsQueryForm(request.GET, page=page)
     if not form.is_valid():
@@ -104,16 +136,10 @@ def slot_list(request, slug: str):
         raise Http404("This scheduling page is not available.")
     query = form.cleaned_data
     tz, first, last, duration = query["tz"], query["start"], query["end"], query["duration"]
-    hosts = slots.page_hosts(page)
-    now = timezone.now()
-    minute = now.strftime("%Y%m%d%H%M")
-    versions = availability_cache.versions(hosts)
-    key = f"slots:{page.pk}:{duration}:{tz}:{first}:{last}:{minute}:{versions}"
-    body = cache.get(key)
-    if body is None:
-        body = _slots_body(page, hosts, tz, first, last, duration, now)
-        cache.set(key, body, SLOTS_CACHE_SECONDS)
-    return JsonResponse(body)
+    body = _slots_body(page, slots.page_hosts(page), tz, first, last, duration, timezone.now())
+    content = orjson.dumps(body)
+    cache.set(key, (version, content), SLOTS_CACHE_SECONDS)
+    return HttpResponse(content, content_type="application/json")
 
 
 def _rescheduling(page: SchedulingPage, token: str) -> Booking | None:
