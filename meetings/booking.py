@@ -16,6 +16,7 @@ meetings.requests); an inactive availability calendar → refused, and its owner
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -94,23 +95,55 @@ T = TypeVar("T")
 # --- Locks and transactions ---------------------------------------------------------------
 
 
+def _advisory_locks(keys: list[int]) -> None:
+    """Transaction-scoped PostgreSQL advisory locks, taken in a fixed order with a short
+    timeout (no deadlocks, no pile-ups). SQLite (the embedded default) serialises writing
+    transactions anyway."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        for key in sorted(set(keys)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _key(*parts) -> int:
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _lock_hosts(host_ids) -> None:
-    """Row-lock the hosts in a fixed order, with a short timeout (no deadlocks, no pile-ups).
-    Call inside a transaction."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    list(User.objects.select_for_update().filter(pk__in=host_ids).order_by("pk").values("pk"))
+    """Serialise changes of these hosts' existing bookings (cancel, reschedule, accepting a
+    request); new bookings take only `serialise`'s locks. Call inside a transaction."""
+    _advisory_locks([_key("host", host_id) for host_id in host_ids])
+
+
+BUCKET = timedelta(hours=1)
+
+
+def serialise(host_ids, rules: engine.Rules, start: datetime, end: datetime) -> None:
+    """Take only the locks the rules need (in one sorted batch: no deadlocks): the hours the
+    booking's padded time touches (overlaps and buffers), and the local day when the page
+    has a daily maximum (it counts the day's bookings)."""
+    low = int((start - rules.buffer_before).timestamp() // BUCKET.total_seconds())
+    high = int((end + rules.buffer_after).timestamp() // BUCKET.total_seconds())
+    keys = [_key("hour", h, b) for h in host_ids for b in range(low, high + 1)]
+    if rules.daily_maximum is not None:
+        day = start.astimezone(rules.zone).date()
+        keys += [_key("host-day", h, day) for h in host_ids]
+    _advisory_locks(keys)
 
 
 def _lock_wait(error: OperationalError) -> bool:
     return getattr(error.__cause__, "sqlstate", None) in LOCK_SQLSTATES
 
 
-def locked(work: Callable[[], T]) -> T:
+def locked(work: Callable[[], T], conflict_retries: int = 0) -> T:
     """Run `work` in a transaction; a lock wait that times out runs it again (it re-checks
     the time, so a time taken meanwhile becomes a 409), until LOCK_RETRY_SECONDS. A 503
-    only when the database itself cannot be reached or stays saturated."""
+    only when the database itself cannot be reached or stays saturated. With
+    `conflict_retries`, a reservation refused by the exclusion constraint runs `work` again
+    (a round robin page then picks another free member)."""
     deadline = time.monotonic() + LOCK_RETRY_SECONDS
     while True:
         try:
@@ -118,6 +151,9 @@ def locked(work: Callable[[], T]) -> T:
                 return work()
         except IntegrityError as exc:
             # The exclusion constraint: another booking of this host committed first.
+            if conflict_retries > 0:
+                conflict_retries -= 1
+                continue
             raise SlotTaken(
                 "This time was just booked by someone else. Please pick another."
             ) from exc
@@ -223,7 +259,7 @@ def book(
     prepared = prepare(page, hosts, rules, start, end)
 
     def work() -> Booking:
-        _lock_hosts(hosts)
+        serialise(hosts, rules, start, end)
         data, plan = _current(page, hosts, start, end, prepared)
         free = slots.free_hosts(page.kind, plan, rules, data, start, now)
         if not free:
@@ -237,7 +273,8 @@ def book(
             chosen, attending = page.owner_id, list(free)
         return _create(page, chosen, attending, start, end, plan.state, visitor, now)
 
-    return locked(work)
+    retries = len(hosts) - 1 if page.kind == SchedulingPage.Kind.ROUND_ROBIN else 0
+    return locked(work, conflict_retries=retries)
 
 
 def _recent_bookings(host_ids: list[int]) -> dict[int, int]:
@@ -412,6 +449,7 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
 
     def work() -> Booking:
         booking = _changeable(token, now)
+        serialise(hosts, rules, start, end)  # the time it moves to
         if booking.status != Booking.Status.CONFIRMED or not page.allow_reschedule:
             raise BookingError("This meeting cannot be rescheduled online. Contact the host.")
         data, _ = _current(page, hosts, start, end, prepared, exclude=booking.pk)

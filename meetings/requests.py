@@ -65,6 +65,7 @@ def _check_free(booking: Booking, start: datetime, now: datetime, prepared) -> N
     page = booking.page
     rules = slots.page_rules(page, booking.duration_minutes)
     hosts = _attending(booking)
+    booking_service.serialise(hosts, rules, start, start + rules.duration)
     data = slots.load_hosts(hosts, (start, start + rules.duration))
     for host_id, busy in prepared.live_busy.items():
         data.add_busy(host_id, busy)

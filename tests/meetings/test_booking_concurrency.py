@@ -82,3 +82,35 @@ def test_overlapping_slots_of_different_durations_give_one_winner(
     for first, second in itertools.pairwise(reservations):
         assert first.end <= second.start, "two active reservations overlap"
     assert statuses.count(201) == len(reservations) >= 1
+
+
+def test_a_burst_never_breaks_the_daily_maximum(
+    live_server, transactional_db, make_page, admin_user, connection
+):
+    """Distinct times run side by side (no host-wide queue), but a day's bookings take turns
+    where the daily maximum counts them: 20 at once for a cap of 2 gives exactly 2."""
+    make_page(admin_user, slug="capped", daily_max=2)
+    bodies = [_body(n, next_day_at(8) + timedelta(minutes=30 * n)) for n in range(20)]
+    statuses = _storm(live_server.url, "capped", bodies)
+    assert statuses.count(201) == 2, statuses
+    assert set(statuses) <= {201, 409}
+
+
+def test_a_burst_never_breaks_the_buffers(
+    live_server, transactional_db, make_page, admin_user, connection
+):
+    """Back-to-back times on a page that keeps 30 minutes free after each meeting, all at
+    once: every booking that went through kept its buffer clear of the bookings made before
+    it (the engine's rule: a new meeting's buffers stay clear of existing ones), whatever the
+    interleaving — the host's bookings took turns."""
+    make_page(admin_user, slug="buffered", buffer_after=30)
+    bodies = [_body(n, next_day_at(8) + timedelta(minutes=30 * n)) for n in range(16)]
+    statuses = _storm(live_server.url, "buffered", bodies)
+    assert set(statuses) <= {201, 409}, statuses
+    made = list(HostReservation.objects.filter(active=True).order_by("booking_id"))
+    for index, later in enumerate(made):
+        for earlier in made[:index]:
+            blocked = earlier.start < later.end + timedelta(minutes=30) and (
+                earlier.end > later.start
+            )
+            assert not blocked, f"{later} was booked into the buffer of {earlier}"
