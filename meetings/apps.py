@@ -13,3 +13,10 @@ class MeetingsConfig(AppConfig):
 
         settings_page.register(MeetingLinksSection())
         links.register(SchedulingPageLinks())
+
+        from calendars.signals import write_completed
+        from meetings import conferencing
+
+        write_completed.connect(
+            conferencing.on_write_completed, dispatch_uid="meetings.conference_link"
+        )
