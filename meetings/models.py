@@ -164,6 +164,12 @@ class SchedulingPage(models.Model):
         return self.conferencing in (self.Conferencing.GOOGLE_MEET, self.Conferencing.TEAMS)
 
     @property
+    def conference_label(self) -> str:
+        """What contacts see the video meeting called."""
+        names = {self.Conferencing.GOOGLE_MEET: "Google Meet", self.Conferencing.TEAMS: "Teams"}
+        return names.get(self.conferencing, "video call")
+
+    @property
     def fixed_video_link(self) -> str:
         return self.video_link if self.conferencing == self.Conferencing.FIXED else ""
 
