@@ -25,12 +25,15 @@ def send_planned_email(planned_email_id: int) -> str:
     return reminders.send(planned_email_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=CONFERENCE_RETRIES)
-def fetch_conference_link(self, booking_id: int) -> str:
-    """The booking's calendar event was created: read its video link back."""
+@shared_task(acks_late=True)
+def fetch_conference_link(booking_id: int, attempt: int = 0) -> str:
+    """The booking's calendar event was created: read its video link back (asked again a
+    few times while the provider is still creating it; then the periodic sweep asks)."""
     outcome = conferencing.fetch(booking_id)
-    if outcome in ("pending", "waiting") and self.request.retries < CONFERENCE_RETRIES:
-        raise self.retry(countdown=CONFERENCE_RETRY_SECONDS)
+    if outcome in ("pending", "waiting") and attempt < CONFERENCE_RETRIES:
+        fetch_conference_link.apply_async(
+            (booking_id, attempt + 1), countdown=CONFERENCE_RETRY_SECONDS
+        )
     return outcome
 
 
