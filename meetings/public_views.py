@@ -276,7 +276,7 @@ def manage_cancel(request, token: str):
     booking = _booking(token)
     if booking.status not in Booking.OPEN_STATUSES:
         return redirect("public:manage", token)
-    form = CancelForm(request.POST or None, booking=booking)
+    form = CancelForm(request.POST if request.method == "POST" else None, booking=booking)
     status, error = 200, ""
     if request.method == "POST":
         if not form.is_valid():
