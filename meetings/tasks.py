@@ -14,7 +14,7 @@ def expire_meeting_requests() -> int:
     return requests.expire_due()
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=False)
 def send_planned_emails() -> dict[str, int]:
     """Sent by beat: send the reminders (and held confirmations) that are due."""
     return reminders.send_due()
