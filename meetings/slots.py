@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+from calendars import conferencing as calendar_conferencing
 from calendars.models import Calendar, CalendarConnection, Event
 from meetings import availability as engine
 from meetings import routing
@@ -430,7 +431,29 @@ def page_health(page: SchedulingPage, now: datetime | None = None) -> PageHealth
         return PageHealth(plan.state, "warning", "Taking meeting requests only", why)
     if unhealthy:  # a round robin page with some members left out
         return PageHealth(plan.state, "warning", "Taking bookings, without some members", why)
+    if missing := _without_conference(page, data):
+        return PageHealth(
+            plan.state, "warning", "Taking bookings, some without a video link", missing
+        )
     return PageHealth(plan.state, "ok", "Taking bookings")
+
+
+def _without_conference(page: SchedulingPage, data: HostData) -> str:
+    """Hosts whose calendar cannot create the page's kind of video meeting."""
+    if not page.creates_conference:
+        return ""
+    lacking = [
+        host_id
+        for host_id, connection in data.connections.items()
+        if not calendar_conferencing.supports(connection, page.conferencing)
+    ]
+    if not lacking:
+        return ""
+    names = ", ".join(sorted(host_names(lacking).values()))
+    return (
+        f"{names}: their calendar cannot create {page.conference_label} links, so their "
+        "bookings get none."
+    )
 
 
 def _offline_reasons(data: HostData, host_ids: list[int]) -> str:

@@ -186,3 +186,12 @@ def test_answers_show_on_the_contact_record(
     record = admin_client.get(f"/app/contacts/{contact.pk}/").content.decode()
     assert "<dt>Topic</dt><dd>Pricing</dd>" in record
     assert "https://meet.google.com/" in record
+
+
+def test_the_dashboard_warns_when_a_hosts_calendar_cannot_make_the_link(
+    admin_client, make_page, admin_user, connection
+):
+    make_page(admin_user, conferencing="teams")
+    html = admin_client.get("/app/meetings/").content.decode()
+    assert "Taking bookings, some without a video link" in html
+    assert "their calendar cannot create Teams links" in html
