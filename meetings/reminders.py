@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from crm.models import Meeting
 from meetings import emails
 from meetings.models import Booking, PlannedEmail
 from scheduler import leases
@@ -186,13 +187,21 @@ def send(row_id: int, now: datetime | None = None) -> str:
 
 def _verdict(row: PlannedEmail, now: datetime) -> str:
     booking = row.booking
-    if booking.status != Booking.Status.CONFIRMED:
+    if booking.status != Booking.Status.CONFIRMED or _host_cancelled(booking):
         return State.CANCELLED
     if row.kind == Kind.REMINDER and booking.start != row.booking_start:
         return State.CANCELLED  # moved: the reminders for the new time are their own rows
     if row.kind == Kind.REMINDER and booking.start <= now:
         return State.SKIPPED  # too late to remind anyone (workers were down)
     return State.SENT
+
+
+def _host_cancelled(booking: Booking) -> bool:
+    """The host cancelled the meeting on the CRM record or deleted it from their calendar
+    (calendar sync cancels the CRM meeting): no reminder for a meeting that will not happen."""
+    return Meeting.objects.filter(
+        pk=booking.crm_meeting_id, status=Meeting.Status.CANCELLED
+    ).exists()
 
 
 def _queue(row: PlannedEmail):

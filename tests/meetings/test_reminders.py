@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from crm.models import Meeting
 from meetings import reminders
 from meetings.models import Booking, PlannedEmail
 from tests.meetings.conftest import next_day_at
@@ -209,3 +210,19 @@ def test_bad_reminders_are_a_400(admin_client, fields):
     response = admin_client.post(NEW_URL, _form(**fields))
     assert response.status_code == 400
     assert "reminder_1_amount" in response.context["form"].errors
+
+
+def test_no_reminder_for_a_meeting_the_host_cancelled_in_the_crm(
+    admin_client, client, make_page, admin_user, connection, django_capture_on_commit_callbacks
+):
+    page = make_page(admin_user, reminders=[{"amount": 1, "unit": "hours"}], durations=[30])
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = _book(client, page, next_day_at(10, days=3))
+    meeting = Meeting.objects.get(pk=booking.crm_meeting_id)
+    contact = meeting.contacts.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/app/contacts/{contact.pk}/meetings/{meeting.pk}/cancel/")
+    assert Meeting.objects.get(pk=meeting.pk).status == "cancelled"
+    row = PlannedEmail.objects.get(booking=booking)
+    assert reminders.send(row.pk, now=row.due_at) == "cancelled"
+    assert not _reminder_mails()
