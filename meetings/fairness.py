@@ -29,7 +29,9 @@ had as many as members who have been on the page for a year).
 
 from __future__ import annotations
 
+import bisect
 import enum
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,20 +99,31 @@ def _credit(ledger: dict[MemberId, float], pool: Sequence[Seat]) -> None:
 def standings(
     seats: Sequence[Seat], history: Iterable[Assignment], mode: Mode | str
 ) -> dict[MemberId, Standing]:
-    """Each seat's bookings taken and weighted share due, from `history` (any order)."""
+    """Each seat's bookings taken and weighted share due, from `history` (any order).
+
+    Bookings with the same pool hand out the same credit, so they are counted per pool
+    first: O(bookings + pools x seats), not O(bookings x seats)."""
     mode = Mode(mode)
-    due: dict[MemberId, float] = {seat.id: 0.0 for seat in seats}
-    taken: dict[MemberId, int] = dict.fromkeys(due, 0)
+    order = sorted(seats, key=lambda seat: seat.joined_at)
+    joined_at = [seat.joined_at for seat in order]
     joined = {seat.id: seat.joined_at for seat in seats}
-    for assignment in sorted(history, key=lambda a: a.at):
-        free = (assignment.candidates or None) if mode == Mode.AVAILABILITY else None
-        pool = _pool(seats, assignment.at, free)
-        if not pool:
-            continue
-        _credit(due, pool)
+    taken: dict[MemberId, int] = dict.fromkeys(joined, 0)
+    pools: Counter[tuple[int, frozenset | None]] = Counter()
+    for assignment in history:
+        present = bisect.bisect_right(joined_at, assignment.at)  # seats joined by then
+        free = None
+        if mode == Mode.AVAILABILITY and assignment.candidates:
+            free = frozenset(assignment.candidates)
+        pools[(present, free)] += 1
         host = assignment.host_id
         if host in taken and joined[host] <= assignment.at:
             taken[host] += 1
+    due: dict[MemberId, float] = dict.fromkeys(joined, 0.0)
+    for (present, free), count in pools.items():
+        pool = [seat for seat in order[:present] if free is None or seat.id in free]
+        total = sum(seat.weight for seat in pool)
+        for seat in pool:
+            due[seat.id] += count * seat.weight / total
     return {member: Standing(taken[member], due[member]) for member in due}
 
 
