@@ -75,6 +75,7 @@ def _payload(event: EventWrite) -> dict:
         "attendees": [[a.email, a.name] for a in event.attendees],
         "send_invitations": event.send_invitations,
         "busy": event.busy,
+        "conference": event.conference,
     }
 
 
@@ -91,6 +92,7 @@ def _event(write: CalendarWrite) -> EventWrite:
         attendees=tuple(Attendee(email, name) for email, name in data.get("attendees", [])),
         send_invitations=data.get("send_invitations", True),
         busy=data.get("busy", True),
+        conference=data.get("conference", ""),
     )
 
 

@@ -71,6 +71,10 @@ class Meeting(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.CRM)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     guest_emails = models.JSONField(default=list, blank=True)  # attendees who are not contacts
+    # Where to join a video meeting (a fixed link, or one the calendar created).
+    video_url = models.URLField(max_length=1000, blank=True)
+    # What the contact answered when booking: [{"question": ..., "answer": ...}], in order.
+    answers = models.JSONField(default=list, blank=True)
     calendar_event_key = models.CharField(
         max_length=64, blank=True, help_text="Idempotency key of the calendar write, once pushed."
     )

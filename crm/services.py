@@ -152,6 +152,9 @@ def create_meeting(
     calendar: Calendar | None = None,
     guests: Iterable[str] = (),
     status: str = Meeting.Status.SCHEDULED,
+    video_url: str = "",
+    conference: str = "",
+    answers: Iterable[tuple[str, str]] = (),
 ) -> Meeting:
     """Log a meeting on contacts of the owner's account; a CRM meeting also sends the
     contacts an invitation from the owner's calendar when calendar sync is on.
@@ -159,7 +162,9 @@ def create_meeting(
     `calendar` writes the meeting to that calendar whatever calendar sync says (a booking
     always lands in the host's default personal calendar, SPEC §1.4); `guests` are extra
     attendees who are not contacts (the other hosts of a group page). A REQUESTED meeting
-    (a meeting request) is only logged until `confirm_meeting`.
+    (a meeting request) is only logged until `confirm_meeting`. `conference` asks the
+    calendar to create a video meeting with the event (its link arrives later:
+    `set_video_url`); `answers` are (question, answer) pairs the contact gave.
     """
     contacts = list(contacts)
     _check_meeting(owner, contacts, start, end)
@@ -180,6 +185,8 @@ def create_meeting(
             status=status,
             guest_emails=sorted({email.lower() for email in guests}),
             calendar_event_key=uuid.uuid4().hex if calendar else "",
+            video_url=video_url,
+            answers=[{"question": q, "answer": a} for q, a in answers],
         )
         meeting.contacts.set(contacts)
         if calendar:
@@ -187,7 +194,7 @@ def create_meeting(
                 calendar.connection,
                 Action.CREATE,
                 meeting.calendar_event_key,
-                _event_write(meeting, contacts),
+                _event_write(meeting, contacts, conference),
                 calendar=calendar,
                 ref=f"{MEETING_REF}{meeting.pk}",
             )
@@ -205,7 +212,7 @@ def _check_meeting(owner: User, contacts: list[Contact], start: datetime, end: d
         raise ValueError("Every contact must belong to the owner's account.")
 
 
-def _event_write(meeting: Meeting, contacts: Iterable[Contact]) -> EventWrite:
+def _event_write(meeting: Meeting, contacts: Iterable[Contact], conference: str = "") -> EventWrite:
     return EventWrite(
         key=meeting.calendar_event_key,
         title=meeting.title,
@@ -217,6 +224,7 @@ def _event_write(meeting: Meeting, contacts: Iterable[Contact]) -> EventWrite:
         attendees=tuple(Attendee(c.email.lower(), c.full_name) for c in contacts)
         + tuple(Attendee(email) for email in meeting.guest_emails),
         send_invitations=True,
+        conference=conference,
     )
 
 
@@ -266,7 +274,12 @@ def cancel_meeting(meeting: Meeting) -> Meeting:
 
 @transaction.atomic
 def confirm_meeting(
-    meeting: Meeting, *, start: datetime, end: datetime, calendar: Calendar | None
+    meeting: Meeting,
+    *,
+    start: datetime,
+    end: datetime,
+    calendar: Calendar | None,
+    conference: str = "",
 ) -> Meeting:
     """A meeting request was accepted: schedule it at `start` and, with a calendar, send the
     invitation from it (as `create_meeting` would have)."""
@@ -282,11 +295,16 @@ def confirm_meeting(
             calendar.connection,
             Action.CREATE,
             meeting.calendar_event_key,
-            _event_write(meeting, meeting.contacts.all()),
+            _event_write(meeting, meeting.contacts.all(), conference),
             calendar=calendar,
             ref=f"{MEETING_REF}{meeting.pk}",
         )
     return meeting
+
+
+def set_video_url(meeting_id: int, url: str) -> None:
+    """Where to join the meeting, once the calendar created the video meeting."""
+    Meeting.objects.filter(pk=meeting_id).update(video_url=url)
 
 
 @transaction.atomic

@@ -16,3 +16,10 @@ class MeetingsConfig(AppConfig):
         settings_page.register(MeetingLinksSection())
         links.register(SchedulingPageLinks())
         availability_changed.connect(on_availability_changed, dispatch_uid="meetings.pages")
+
+        from calendars.signals import write_completed
+        from meetings import conferencing
+
+        write_completed.connect(
+            conferencing.on_write_completed, dispatch_uid="meetings.conference_link"
+        )

@@ -65,6 +65,7 @@ __all__ = [
     "WorkingHours",
     "candidate_starts",
     "explain",
+    "explain_member",
     "free_slots",
     "from_micros",
     "group_slots",
@@ -206,11 +207,13 @@ class ReasonCode(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why a start time is not offered: a stable `code` and a sentence for people."""
+    """Why a start time is not offered: a stable `code` and a sentence for people; `member`
+    is the host it concerns on a team page (see `explain_member`)."""
 
     code: ReasonCode
     message: str
     label: str | None = None
+    member: MemberId | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ class Rules:
     touching intervals of one day are merged (the merged interval's start anchors the grid).
     `max_advance` is a number of local days (int) or a rolling timedelta; None = unlimited.
     `daily_maximum` is the number of bookings per local day; None = unlimited.
+    `hours_label` names whose hours these are in explanations ("Ann's working hours").
     """
 
     timezone: str
@@ -235,6 +239,7 @@ class Rules:
     minimum_notice: timedelta = ZERO
     max_advance: int | timedelta | None = None
     daily_maximum: int | None = None
+    hours_label: str = "working hours"
     _weekly: dict[int, _DayHours] = field(init=False, repr=False, compare=False)
     _overrides: dict[date, _DayHours] = field(init=False, repr=False, compare=False)
 
@@ -313,12 +318,14 @@ def _since_midnight(value: time) -> timedelta:
 
 @dataclass(frozen=True)
 class Member:
-    """One host of a group or round-robin page, with their own rules and busy data."""
+    """One host of a group or round-robin page, with their own rules and busy data; `name`
+    says who they are in explanations."""
 
     id: MemberId
     rules: Rules
     busy: Sequence[BusyInterval] = ()
     bookings: Sequence[Booking] = ()
+    name: str = ""
     timeline: Timeline | None = None
 
 
@@ -642,6 +649,25 @@ def explain(
     return reasons
 
 
+def explain_member(member: Member, start: datetime, *, now: datetime) -> list[Reason]:
+    """`explain` for one host of a team page, under their own rules: each reason carries the
+    member's id and its sentence starts with their name ("Ann: Outside Ann's working hours…").
+    On a group page a time is offered when no member has a reason; on a round robin page
+    when at least one has none."""
+    reasons = explain(
+        member.rules,
+        start,
+        now=now,
+        busy=member.busy,
+        bookings=member.bookings,
+        timeline=member.timeline,
+    )
+    prefix = f"{member.name}: " if member.name else ""
+    return [
+        Reason(reason.code, prefix + reason.message, reason.label, member.id) for reason in reasons
+    ]
+
+
 def _too_far(rules: Rules, horizon: datetime) -> Reason:
     advance = rules.max_advance
     if isinstance(advance, timedelta):
@@ -669,8 +695,8 @@ def _hours_reasons(rules: Rules, start: datetime) -> list[Reason]:
                 return [
                     Reason(
                         ReasonCode.OUTSIDE_HOURS,
-                        f"Outside working hours: a {_span(rules.duration)} meeting starting at "
-                        f"{local:%H:%M} would end after working hours end at "
+                        f"Outside {rules.hours_label}: a {_span(rules.duration)} meeting "
+                        f"starting at {local:%H:%M} would end after {rules.hours_label} end at "
                         f"{_clock(interval.end, rules)}.",
                     )
                 ]
@@ -678,8 +704,8 @@ def _hours_reasons(rules: Rules, start: datetime) -> list[Reason]:
     return [
         Reason(
             ReasonCode.OUTSIDE_HOURS,
-            f"Outside working hours: {local:%A %d %B %Y %H:%M} ({rules.timezone}) is not within "
-            f"working hours ({_hours_text(rules, day)}).",
+            f"Outside {rules.hours_label}: {local:%A %d %B %Y %H:%M} ({rules.timezone}) is not "
+            f"within {rules.hours_label} ({_hours_text(rules, day)}).",
         )
     ]
 

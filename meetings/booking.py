@@ -34,7 +34,7 @@ from calendars.models import Calendar
 from crm import services as crm
 from crm.models import Meeting
 from meetings import availability as engine
-from meetings import emails, slots
+from meetings import conferencing, emails, policies, reminders, routing, slots
 from meetings.models import Booking, HostReservation, SchedulingPage
 from scheduler import availability_cache
 from scheduler.models import User
@@ -121,16 +121,17 @@ def _lock_hosts(host_ids) -> None:
 BUCKET = timedelta(hours=1)
 
 
-def serialise(host_ids, rules: engine.Rules, start: datetime, end: datetime) -> None:
+def serialise(host_ids, rules: slots.Ruleset, start: datetime, end: datetime) -> None:
     """Take only the locks the rules need (in one sorted batch: no deadlocks): the hours the
-    booking's padded time touches (overlaps and buffers), and the local day when the page
-    has a daily maximum (it counts the day's bookings)."""
+    booking's padded time touches (overlaps and buffers), and each host's local day when
+    the page has a daily maximum (it counts the day's bookings)."""
     low = int((start - rules.buffer_before).timestamp() // BUCKET.total_seconds())
     high = int((end + rules.buffer_after).timestamp() // BUCKET.total_seconds())
     keys = [_key("hour", h, b) for h in host_ids for b in range(low, high + 1)]
-    if rules.daily_maximum is not None:
-        day = start.astimezone(rules.zone).date()
-        keys += [_key("host-day", h, day) for h in host_ids]
+    for host_id in host_ids:
+        own = slots.rules_of(rules, host_id)
+        if own.daily_maximum is not None:
+            keys.append(_key("host-day", host_id, start.astimezone(own.zone).date()))
     _advisory_locks(keys)
 
 
@@ -192,7 +193,7 @@ def _plan_or_refuse(
 
 
 def prepare(
-    page: SchedulingPage, hosts: list[int], rules: engine.Rules, start, end, exclude=None
+    page: SchedulingPage, hosts: list[int], rules: slots.Ruleset, start, end, exclude=None
 ) -> Prepared:
     """Before any lock: refuse what the page cannot take, and ask the live hosts' providers
     for their busy time around the slot."""
@@ -203,7 +204,7 @@ def prepare(
     return ask_live(data, plan.hosts, rules, start, end)
 
 
-def ask_live(data: slots.HostData, hosts, rules: engine.Rules, start, end) -> Prepared:
+def ask_live(data: slots.HostData, hosts, rules: slots.Ruleset, start, end) -> Prepared:
     """The busy time the live hosts' providers report around [start, end), all asked at
     once within LIVE_CHECK_BUDGET_SECONDS (calendars.freebusy); the mirror decides for a
     provider that does not answer in time."""
@@ -253,9 +254,9 @@ def book(
         raise BookingError(
             "This duration is not offered.", {"duration": "Choose an offered duration."}
         )
-    rules = slots.page_rules(page, duration)
-    end = start + rules.duration
     hosts = slots.page_hosts(page)
+    rules = slots.rules_for(page, duration, hosts)
+    end = start + rules.duration
     prepared = prepare(page, hosts, rules, start, end)
 
     def work() -> Booking:
@@ -264,27 +265,21 @@ def book(
         free = slots.free_hosts(page.kind, plan, rules, data, start, now)
         if not free:
             _refuse(slots.refusals(plan, rules, data, start, now))
+        routed_among: tuple[int, ...] = ()
         if page.kind == SchedulingPage.Kind.ROUND_ROBIN:
-            chosen = engine.pick_round_robin_host(
-                free, _recent_bookings(list(free)), _contact_owner(page, visitor.email)
-            )
-            attending = [chosen]
+            # The hosts are locked: no other booking of this page reads the history now.
+            chosen = routing.pick_host(page, free, _contact_owner(page, visitor.email), now)
+            attending, routed_among = [chosen], free
         else:
             chosen, attending = page.owner_id, list(free)
-        return _create(page, chosen, attending, start, end, plan.state, visitor, now)
+        booking = _create(page, chosen, attending, start, end, plan.state, visitor, now)
+        if routed_among:
+            booking.routed_among = sorted(routed_among)
+            booking.save(update_fields=["routed_among"])
+        return booking
 
     retries = len(hosts) - 1 if page.kind == SchedulingPage.Kind.ROUND_ROBIN else 0
     return locked(work, conflict_retries=retries)
-
-
-def _recent_bookings(host_ids: list[int]) -> dict[int, int]:
-    since = timezone.now() - timedelta(days=30)
-    counts = dict.fromkeys(host_ids, 0)
-    for host_id in HostReservation.objects.filter(
-        host_id__in=host_ids, active=True, start__gte=since
-    ).values_list("host_id", flat=True):
-        counts[host_id] += 1
-    return counts
 
 
 def _contact_owner(page: SchedulingPage, email: str) -> int | None:
@@ -295,6 +290,8 @@ def _contact_owner(page: SchedulingPage, email: str) -> int | None:
 def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) -> Booking:
     live = state == slots.PageState.LIVE
     host = User.objects.get(pk=host_id)
+    calendar = main_calendar(host_id) if live else None
+    conference = conferencing.requested(page, calendar)
     expires = min(start, now + timedelta(hours=settings.MEETING_REQUEST_EXPIRY_HOURS))
     booking = Booking.objects.create(
         page=page,
@@ -309,9 +306,11 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) 
         answers=visitor.answers,
         manage_token=secrets.token_urlsafe(32),
         expires_at=None if live else expires,
+        conference_status=conferencing.PENDING if conference else "",
     )
     if live:
         reserve(booking, attending)
+        reminders.plan(booking, now)
     # An anonymous visitor fills a contact's empty fields but never renames it: what they
     # typed stays on the booking and in the CRM meeting's description.
     contact = crm.upsert_contact(
@@ -328,19 +327,26 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) 
         title=f"{page.name}: {visitor.first_name} {visitor.last_name}",
         start=start,
         end=end,
-        location=page.video_link or page.location,
+        location=page.fixed_video_link or page.location,
         description=description(page, visitor),
         source=Meeting.Source.BOOKING,
-        calendar=main_calendar(host_id) if live else None,
+        calendar=calendar,
         guests=[u.email for u in User.objects.filter(pk__in=attending).exclude(pk=host_id)],
         status=Meeting.Status.SCHEDULED if live else Meeting.Status.REQUESTED,
+        video_url=page.fixed_video_link,
+        conference=conference,
+        answers=visitor.answers.items(),
     )
     booking.crm_meeting_id, booking.calendar_event_key = meeting.pk, meeting.calendar_event_key
     booking.save(update_fields=["crm_meeting_id", "calendar_event_key"])
-    if live:
-        emails.queue_confirmation(booking)
-    else:
+    if not live:
         emails.queue_request_received(booking)
+    elif conference:
+        # The contact's confirmation waits (briefly) for the video link: meetings.conferencing.
+        reminders.hold_confirmation(booking, now)
+        emails.queue_host_booked(booking)
+    else:
+        emails.queue_confirmation(booking)
     return booking
 
 
@@ -396,9 +402,11 @@ def reservation_hosts(booking: Booking) -> list[int]:
     return list(booking.reservations.values_list("host_id", flat=True)) or [booking.host_id]
 
 
-def cancel(token: str, now: datetime | None = None) -> Booking:
-    """The contact cancels a booking, or withdraws a meeting request."""
+def cancel(token: str, now: datetime | None = None, reason: str = "") -> Booking:
+    """The contact cancels a booking (within the page's cancellation notice, with a reason
+    when the page asks for one), or withdraws a meeting request."""
     now = now or timezone.now()
+    reason = reason.strip()
 
     def work() -> Booking:
         booking = _changeable(token, now)
@@ -406,13 +414,19 @@ def cancel(token: str, now: datetime | None = None) -> Booking:
             return _withdraw(booking, now)
         if booking.status != Booking.Status.CONFIRMED:
             return booking
-        if not booking.page.allow_cancel:
-            raise BookingError("This meeting cannot be cancelled online. Contact the host.")
+        allowed = policies.cancel(booking, now)
+        if not allowed:
+            raise BookingError(allowed.why_not)
+        if policies.reason_required(booking.page) and not reason:
+            message = "Please tell the host why you cancel."
+            raise BookingError(message, {"reason": message})
         booking.status, booking.cancelled_at = Booking.Status.CANCELLED, now
+        booking.cancel_reason = reason if policies.reason_asked(booking.page) else ""
         booking.sequence += 1
-        booking.save(update_fields=["status", "cancelled_at", "sequence"])
+        booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "sequence"])
         availability_cache.bump(booking.reservations.values_list("host_id", flat=True))
         booking.reservations.update(active=False)
+        reminders.cancel(booking, kind=None)
         cancel_crm_meeting(booking)  # also deletes the calendar event, contact told
         emails.queue_cancellation(booking)
         return booking
@@ -442,16 +456,19 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
     if current is None:
         raise PageUnavailable("No such booking.")
     page = current.page
-    rules = slots.page_rules(page, current.duration_minutes)
-    end = start + rules.duration
     hosts = reservation_hosts(current)
+    rules = slots.rules_for(page, current.duration_minutes, hosts)
+    end = start + rules.duration
     prepared = prepare(page, hosts, rules, start, end, exclude=current.pk)
 
     def work() -> Booking:
         booking = _changeable(token, now)
         serialise(hosts, rules, start, end)  # the time it moves to
-        if booking.status != Booking.Status.CONFIRMED or not page.allow_reschedule:
+        if booking.status != Booking.Status.CONFIRMED:
             raise BookingError("This meeting cannot be rescheduled online. Contact the host.")
+        allowed = policies.reschedule(booking, now)
+        if not allowed:
+            raise BookingError(allowed.why_not)
         data, _ = _current(page, hosts, start, end, prepared, exclude=booking.pk)
         everyone = slots.Plan(slots.PageState.LIVE, tuple(hosts))
         if any(data.host_state(h) != slots.PageState.LIVE for h in hosts):
@@ -467,6 +484,7 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
         booking.sequence += 1
         booking.save(update_fields=["start", "end", "sequence"])
         availability_cache.bump(hosts)
+        reminders.replan(booking, now)
         meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
         if meeting is not None:
             crm.reschedule_meeting(meeting, start=start, end=end)

@@ -37,10 +37,14 @@ def ics_for(booking: Booking, cancelled: bool = False) -> bytes:
     event.add("dtstart", booking.start.astimezone(UTC))
     event.add("dtend", booking.end.astimezone(UTC))
     event.add("summary", f"{booking.page.name} with {booking.host.display_name}")
-    event.add("description", f"Manage this meeting: {manage_url(booking)}")
-    location = booking.page.video_link or booking.page.location
+    video = booking.video_url
+    lines = [f"Join: {video}"] if video else []
+    event.add("description", "\n".join([*lines, f"Manage this meeting: {manage_url(booking)}"]))
+    location = video or booking.page.location
     if location:
         event.add("location", location)
+    if video:
+        event.add("url", video)
     organizer = vCalAddress(f"mailto:{booking.host.email}")
     organizer.params["cn"] = vText(booking.host.display_name)
     event["organizer"] = organizer
@@ -68,7 +72,7 @@ def _to_contact(booking: Booking, kind: str, subject: str, template: str, contex
         attachments = (
             mail.Attachment("invite.ics", ics, f"text/calendar; method={method}; charset=utf-8"),
         )
-    mail.queue(
+    return mail.queue(
         booking.email,
         subject,
         render_to_string(template, {"booking": booking, **context}),
@@ -88,21 +92,62 @@ def _to_host(booking: Booking, kind: str, subject: str, template: str, context: 
 
 
 def queue_confirmation(booking: Booking) -> None:
-    context = {"manage_url": manage_url(booking)}
-    _to_contact(
+    queue_contact_confirmation(booking)
+    queue_host_booked(booking)
+
+
+def queue_contact_confirmation(booking: Booking):
+    return _to_contact(
         booking,
         "confirmed",
         f"Confirmed: {booking.page.name} with {booking.host.display_name}",
         "meetings/email/confirmation.txt",
-        context,
+        {"manage_url": manage_url(booking)},
         ics_for(booking),
     )
+
+
+def queue_host_booked(booking: Booking) -> None:
     _to_host(
         booking,
         "booked",
         f"New meeting booked: {booking.first_name} {booking.last_name}",
         "meetings/email/owner_booked.txt",
-        context,
+        {"manage_url": manage_url(booking)},
+    )
+
+
+def queue_reminder(booking: Booking, label: str):
+    """A reminder before the meeting (meetings.reminders), in the contact's time zone."""
+    return _to_contact(
+        booking,
+        "reminder",
+        f"Reminder: {booking.page.name} with {booking.host.display_name}",
+        "meetings/email/reminder.txt",
+        {"manage_url": manage_url(booking), "label": label},
+    )
+
+
+def queue_video_link(booking: Booking):
+    """The video link arrived after the confirmation went out: send it, with the updated
+    invitation (same UID, next SEQUENCE)."""
+    return _to_contact(
+        booking,
+        "video",
+        f"Video link: {booking.page.name} with {booking.host.display_name}",
+        "meetings/email/video_link.txt",
+        {"manage_url": manage_url(booking)},
+        ics_for(booking),
+    )
+
+
+def queue_conference_failed(booking: Booking) -> None:
+    _to_host(
+        booking,
+        "conference",
+        f"No video link for {booking.first_name} {booking.last_name}'s meeting",
+        "meetings/email/owner_conference_failed.txt",
+        {"manage_url": manage_url(booking)},
     )
 
 

@@ -1,12 +1,13 @@
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from meetings import hours, reminders, routing
 from meetings.booking import Visitor
-from meetings.models import SLUG_PATTERN, SchedulingPage
+from meetings.models import SLUG_PATTERN, PageMember, SchedulingPage, WorkingHours
 from scheduler import availability_cache, inputs
 
 NO_CONTROL_CHARACTERS = RegexValidator(
@@ -18,6 +19,34 @@ class RescheduleForm(forms.Form):
     """`POST /meetings/manage/<token>/reschedule`."""
 
     start = inputs.AwareDateTimeField()
+
+
+class CancelForm(forms.Form):
+    """The contact's confirmation of a cancellation, with the reason the page asks for."""
+
+    reason = forms.CharField(
+        label="Why are you cancelling?",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Sent to the host.",
+    )
+
+    def __init__(self, data=None, *, booking):
+        super().__init__(data)
+        from meetings import policies
+
+        if booking.is_request or not policies.reason_asked(booking.page):
+            del self.fields["reason"]
+        elif policies.reason_required(booking.page):
+            self.fields["reason"].required = True
+            self.fields["reason"].error_messages["required"] = "Please tell the host why."
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data.get("reason", "").strip()
+        if problem := inputs.text_problem(reason):
+            raise forms.ValidationError(problem)
+        return reason
 
 
 class SlotsQueryForm(forms.Form):
@@ -114,34 +143,25 @@ class BookingForm(forms.Form):
         )
 
 
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-HOURS_HELP = "Like 09:00-12:00, 13:00-17:00. Leave empty for a day off."
+UNIT_CHOICES = [("minutes", "minutes"), ("hours", "hours"), ("days", "days")]
 
 
-def parse_hours(text: str) -> list[list[str]]:
-    """'09:00-12:00, 13:00-17:00' -> [["09:00", "12:00"], ["13:00", "17:00"]]."""
-    intervals = []
-    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
-        try:
-            start, end = (t.strip() for t in part.split("-"))
-            start_t = datetime.strptime(start, "%H:%M").time()  # noqa: DTZ007 (wall-clock time)
-            end_t = None if end == "24:00" else datetime.strptime(end, "%H:%M").time()  # noqa: DTZ007
-        except ValueError:
-            raise forms.ValidationError(f"“{part}” is not like 09:00-17:00.") from None
-        if end_t is not None and end_t <= start_t:
-            raise forms.ValidationError(f"“{part}” ends before it starts.")
-        intervals.append(
-            [start_t.strftime("%H:%M"), end if end_t is None else end_t.strftime("%H:%M")]
-        )
-    return intervals
-
-
-def format_hours(intervals) -> str:
-    return ", ".join(f"{start}-{end}" for start, end in intervals)
+def _minutes_field(label: str, help_text: str = "", maximum: int = 60 * 24 * 60):
+    return forms.IntegerField(
+        label=label, min_value=0, max_value=maximum, initial=0, help_text=help_text
+    )
 
 
 class PageForm(forms.ModelForm):
-    video_link = forms.URLField(required=False, assume_scheme="https", label="Video link")
+    """The page editor. The weekly hours come from the visual editor (meetings.hours), the
+    hosts from a member list with a weight and a rotation switch each (round robin)."""
+
+    video_link = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Fixed video link",
+        help_text="Used when “A fixed video link” is chosen above.",
+    )
     durations_text = forms.CharField(
         label="Durations (minutes)", initial="30", help_text="One or more, like 15, 30, 60."
     )
@@ -149,14 +169,21 @@ class PageForm(forms.ModelForm):
         label="Date overrides",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line: 2026-12-24: off, or 2026-12-27: 10:00-14:00",
+        help_text=hours.OVERRIDES_HELP,
     )
     questions_text = forms.CharField(
         label="Custom questions",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line; end with * to make it required. First name, last name and "
-        "email are always asked.",
+        "email are always asked. Answers are saved on the contact's CRM meeting.",
+    )
+    members = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Hosts",
+        help_text="Group and round robin pages: who else hosts (you always do).",
     )
 
     class Meta:
@@ -165,10 +192,12 @@ class PageForm(forms.ModelForm):
             "name",
             "slug",
             "kind",
-            "members",
             "location",
+            "conferencing",
             "video_link",
             "timezone",
+            "hours_source",
+            "routing",
             "buffer_before",
             "buffer_after",
             "min_notice",
@@ -178,6 +207,9 @@ class PageForm(forms.ModelForm):
             "confirmation_message",
             "allow_reschedule",
             "allow_cancel",
+            "reschedule_notice",
+            "cancel_notice",
+            "cancel_reason",
         ]
         labels = {
             "slug": "Page URL",
@@ -189,6 +221,26 @@ class PageForm(forms.ModelForm):
             "daily_max": "Daily maximum of meetings",
             "allow_reschedule": "Contacts may reschedule",
             "allow_cancel": "Contacts may cancel",
+            "conferencing": "Video conferencing",
+            "hours_source": "Whose hours",
+            "routing": "Round robin",
+            "reschedule_notice": "Rescheduling closes (minutes before the meeting)",
+            "cancel_notice": "Cancelling closes (minutes before the meeting)",
+            "cancel_reason": "Reason for cancelling",
+        }
+        help_texts = {
+            "hours_source": "Group and round robin pages: with each host's own hours, a group "
+            "meeting is offered when everyone's hours and calendars overlap, a round robin "
+            "meeting when anyone's do. Hosts set their hours in Settings > General > "
+            "Working hours.",
+            "routing": "Availability: the booking goes to the free host furthest behind their "
+            "weighted share among those who were free. Equal distribution: hosts who were "
+            "busy or away catch up when they are free again. Members added later count from "
+            "the day they joined.",
+            "conferencing": "Google Meet and Teams links are created in the host's calendar "
+            "with each booking and sent to the contact.",
+            "reschedule_notice": "0: until the meeting starts.",
+            "cancel_notice": "0: until the meeting starts.",
         }
         widgets = {"confirmation_message": forms.Textarea(attrs={"rows": 2})}
 
@@ -198,28 +250,43 @@ class PageForm(forms.ModelForm):
 
         self.user = user
         self._original_slug = self.instance.slug or ""
-        self.fields["timezone"] = forms.ChoiceField(choices=timezone_choices, initial=user.timezone)
+        self.fields["timezone"] = forms.ChoiceField(
+            choices=timezone_choices, initial=user.timezone, label="Time zone"
+        )
         self.fields["slug"].required = False
         self.fields["slug"].help_text = "Left empty, it comes from your meeting URL."
-        self.fields["members"].queryset = user.account.users.filter(is_active=True).exclude(
-            pk=user.pk
-        )
-        self.fields["members"].required = False
-        self.fields["members"].help_text = "Group and round robin pages: who else hosts."
-        for index, day in enumerate(WEEKDAYS):
-            self.fields[day] = forms.CharField(
-                label=day.capitalize(), required=False, help_text=HOURS_HELP
-            )
+        for name in ("reschedule_notice", "cancel_notice"):
+            self.fields[name].min_value = 0
+        people = user.account.users.filter(is_active=True).order_by("full_name", "email")
+        self.people = list(people)
+        self.fields["members"].queryset = people.exclude(pk=user.pk)
+        if self.instance.pk:
             self.initial.setdefault(
-                day, format_hours(self.instance.weekly_hours.get(str(index), []))
+                "members", [m for m in self.instance.members.all() if m != user]
             )
+        self.memberships = routing.memberships(self.instance) if self.instance.pk else {}
+        for person in self.people:
+            row = self.memberships.get(person.pk)
+            self.fields[f"weight_{person.pk}"] = forms.IntegerField(
+                label=f"Weight of {person.display_name}",
+                min_value=1,
+                max_value=100,
+                initial=row.weight if row else 1,
+                required=False,
+            )
+            self.fields[f"rotation_{person.pk}"] = forms.BooleanField(
+                label=f"{person.display_name} is in the rotation",
+                initial=row.in_rotation if row else True,
+                required=False,
+            )
+        self._reminder_fields()
+        data = args[0] if args else kwargs.get("data")
+        self.hours = hours.WeeklyHoursEditor(
+            data, initial=self.instance.weekly_hours, prefix="hours"
+        )
         self.initial.setdefault("durations_text", ", ".join(map(str, self.instance.durations)))
         self.initial.setdefault(
-            "overrides_text",
-            "\n".join(
-                f"{day}: {format_hours(hours) or 'off'}"
-                for day, hours in sorted(self.instance.date_overrides.items())
-            ),
+            "overrides_text", hours.format_overrides(self.instance.date_overrides)
         )
         self.initial.setdefault(
             "questions_text",
@@ -227,6 +294,43 @@ class PageForm(forms.ModelForm):
                 q["label"] + ("*" if q.get("required") else "") for q in self.instance.questions
             ),
         )
+
+    def _reminder_fields(self) -> None:
+        planned = reminders.offsets(self.instance.reminders)
+        for n in range(1, reminders.MAX_REMINDERS + 1):
+            current = planned[n - 1] if n <= len(planned) else None
+            self.fields[f"reminder_{n}_amount"] = forms.IntegerField(
+                label=f"Reminder {n}",
+                min_value=1,
+                max_value=999,
+                required=False,
+                initial=current.amount if current else None,
+            )
+            self.fields[f"reminder_{n}_unit"] = forms.ChoiceField(
+                label=f"Reminder {n} unit",
+                choices=UNIT_CHOICES,
+                initial=current.unit if current else "hours",
+                required=False,
+            )
+
+    def member_rows(self):
+        """(person, checkbox or None for the owner, weight field, rotation field)."""
+        boxes = {int(str(box.data["value"])): box for box in self["members"]}
+        return [
+            (
+                person,
+                boxes.get(person.pk),
+                self[f"weight_{person.pk}"],
+                self[f"rotation_{person.pk}"],
+            )
+            for person in self.people
+        ]
+
+    def reminder_rows(self):
+        return [
+            (self[f"reminder_{n}_amount"], self[f"reminder_{n}_unit"])
+            for n in range(1, reminders.MAX_REMINDERS + 1)
+        ]
 
     def clean_slug(self) -> str:
         from meetings import urlrules
@@ -262,26 +366,7 @@ class PageForm(forms.ModelForm):
         return values
 
     def clean_overrides_text(self) -> dict:
-        overrides = {}
-        for line in filter(
-            None, (x.strip() for x in self.cleaned_data["overrides_text"].splitlines())
-        ):
-            day, _, hours = line.partition(":")
-            try:
-                day_value = datetime.strptime(day.strip(), "%Y-%m-%d").date()  # noqa: DTZ007
-            except ValueError:
-                raise forms.ValidationError(
-                    f"“{line}” does not start with a date like 2026-12-24."
-                ) from None
-            if not inputs.sane_day(day_value):
-                raise forms.ValidationError(
-                    f"“{line}”: pick a date within a year ago and ten years ahead."
-                )
-            hours = hours.strip()
-            overrides[day_value.isoformat()] = (
-                [] if hours.lower() in ("", "off") else parse_hours(hours)
-            )
-        return overrides
+        return hours.parse_overrides(self.cleaned_data["overrides_text"])
 
     def clean_questions_text(self) -> list[dict]:
         questions = []
@@ -294,17 +379,52 @@ class PageForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        weekly = {}
-        for index, day in enumerate(WEEKDAYS):
-            try:
-                hours = parse_hours(cleaned.get(day) or "")
-            except forms.ValidationError as exc:
-                self.add_error(day, exc)
-                continue
-            if hours:
-                weekly[str(index)] = hours
-        cleaned["weekly_hours"] = weekly
+        if self.hours.is_valid():
+            cleaned["weekly_hours"] = self.hours.cleaned
+        else:
+            self.add_error(None, "Check the weekly hours: " + " ".join(self.hours.errors))
+        cleaned["reminders"] = self._clean_reminders()
+        self._clean_conferencing(cleaned)
+        self._clean_rotation(cleaned)
         return cleaned
+
+    def _clean_reminders(self) -> list[dict]:
+        found = []
+        for n in range(1, reminders.MAX_REMINDERS + 1):
+            amount = self.cleaned_data.get(f"reminder_{n}_amount")
+            unit = self.cleaned_data.get(f"reminder_{n}_unit") or "hours"
+            if not amount:
+                continue
+            if amount * reminders.UNITS[unit] > 30 * 24 * 60:
+                self.add_error(f"reminder_{n}_amount", "Reminders go at most 30 days ahead.")
+                continue
+            found.append({"amount": amount, "unit": unit})
+        if len({(r["amount"] * reminders.UNITS[r["unit"]]) for r in found}) < len(found):
+            self.add_error("reminder_1_amount", "Two reminders are set for the same time.")
+        return sorted(found, key=lambda r: -r["amount"] * reminders.UNITS[r["unit"]])
+
+    def _clean_conferencing(self, cleaned) -> None:
+        kind = cleaned.get("conferencing")
+        if kind == SchedulingPage.Conferencing.FIXED and not cleaned.get("video_link"):
+            self.add_error("video_link", "Give the link contacts join with.")
+        if kind in (SchedulingPage.Conferencing.GOOGLE_MEET, SchedulingPage.Conferencing.TEAMS):
+            from calendars import conferencing as calendar_conferencing
+
+            connection = self.user.calendar_connections.first()
+            if connection is not None and not calendar_conferencing.supports(connection, kind):
+                label = SchedulingPage.Conferencing(kind).label.split(" (")[0]
+                self.add_error(
+                    "conferencing",
+                    f"Your {connection.get_provider_display()} calendar cannot create "
+                    f"{label} links; choose another option or a fixed link.",
+                )
+
+    def _clean_rotation(self, cleaned) -> None:
+        if cleaned.get("kind") != SchedulingPage.Kind.ROUND_ROBIN:
+            return
+        hosts = [self.user, *(cleaned.get("members") or [])]
+        if not any(cleaned.get(f"rotation_{host.pk}") for host in hosts):
+            self.add_error("members", "Keep at least one host in the rotation.")
 
     def save(self, commit=True):
         page = super().save(commit=False)
@@ -313,15 +433,75 @@ class PageForm(forms.ModelForm):
         page.durations = data["durations_text"]
         page.date_overrides = data["overrides_text"]
         page.questions = data["questions_text"]
+        page.reminders = data["reminders"]
         if not page.pk:
             page.owner, page.account = self.user, self.user.account
         if commit:
             page.save()
-            self.save_m2m()
+            self._save_members(page)
             availability_cache.bump(page.host_ids())
             # Hosts removed from the page and a renamed page's old address: no stale slots.
             availability_cache.bump_pages({self._original_slug, page.slug} - {""})
         return page
+
+    def _save_members(self, page: SchedulingPage) -> None:
+        hosts = {self.user.pk, *(member.pk for member in self.cleaned_data["members"])}
+        PageMember.objects.filter(page=page).exclude(user_id__in=hosts).delete()
+        existing = {row.user_id: row for row in PageMember.objects.filter(page=page)}
+        for host_id in hosts:
+            row = existing.get(host_id) or PageMember(page=page, user_id=host_id)
+            row.weight = self.cleaned_data.get(f"weight_{host_id}") or 1
+            row.in_rotation = bool(self.cleaned_data.get(f"rotation_{host_id}"))
+            row.save()
+
+
+class WorkingHoursForm(forms.Form):
+    """A user's own working hours (Settings > General > Working hours)."""
+
+    timezone = forms.ChoiceField(label="Time zone")
+    overrides_text = forms.CharField(
+        label="Days off and other hours",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=hours.OVERRIDES_HELP,
+    )
+
+    def __init__(self, data=None, *, user):
+        from scheduler.forms import timezone_choices
+
+        self.user = user
+        self.instance = WorkingHours.objects.filter(user=user).first() or WorkingHours(
+            user=user, timezone=user.timezone
+        )
+        super().__init__(
+            data,
+            initial={
+                "timezone": self.instance.timezone,
+                "overrides_text": hours.format_overrides(self.instance.date_overrides),
+            },
+        )
+        self.fields["timezone"].choices = timezone_choices
+        self.hours = hours.WeeklyHoursEditor(
+            data, initial=self.instance.weekly_hours, prefix="hours"
+        )
+
+    def clean_overrides_text(self) -> dict:
+        return hours.parse_overrides(self.cleaned_data["overrides_text"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.hours.is_valid():
+            self.add_error(None, "Check the weekly hours: " + " ".join(self.hours.errors))
+        return cleaned
+
+    def save(self) -> WorkingHours:
+        row = self.instance
+        row.timezone = self.cleaned_data["timezone"]
+        row.weekly_hours = self.hours.cleaned
+        row.date_overrides = self.cleaned_data["overrides_text"]
+        row.save()
+        availability_cache.bump([self.user.pk])
+        return row
 
 
 NO_NUL = RegexValidator(r"^[^\x00]*$", "Remove the NUL character.")

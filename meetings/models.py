@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
 
@@ -21,6 +22,14 @@ def default_durations() -> list:
     return [30]
 
 
+class LivePages(models.Manager):
+    """Pages that exist for everyone: a deleted page stays in the database only for the
+    bookings made on it (their manage links, reminders and history keep working)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class SchedulingPage(models.Model):
     """A page contacts book from, published at /meetings/<slug> on every domain."""
 
@@ -29,6 +38,25 @@ class SchedulingPage(models.Model):
         GROUP = "group", "Group (everyone attends)"
         ROUND_ROBIN = "round_robin", "Round robin (one of the team)"
 
+    class HoursSource(models.TextChoices):
+        PAGE = "page", "The page's hours, the same for every host"
+        MEMBERS = "members", "Each host's own working hours and time zone"
+
+    class Routing(models.TextChoices):
+        AVAILABILITY = "availability", "Optimise for availability"
+        EQUAL = "equal", "Optimise for equal distribution"
+
+    class Conferencing(models.TextChoices):
+        NONE = "", "No video link"
+        FIXED = "fixed", "A fixed video link"
+        GOOGLE_MEET = "google_meet", "Google Meet (created in the host's Google calendar)"
+        TEAMS = "teams", "Microsoft Teams (created in the host's Microsoft 365 calendar)"
+
+    class CancelReason(models.TextChoices):
+        OFF = "off", "Not asked"
+        OPTIONAL = "optional", "Asked, optional"
+        REQUIRED = "required", "Required"
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="scheduling_pages")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduling_pages"
@@ -36,6 +64,8 @@ class SchedulingPage(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
+        through="PageMember",
+        through_fields=("page", "user"),
         related_name="team_scheduling_pages",
         help_text="Group and round robin pages: the people who host. The owner is always one.",
     )
@@ -74,17 +104,116 @@ class SchedulingPage(models.Model):
     confirmation_message = models.TextField(blank=True)
     allow_reschedule = models.BooleanField(default=True)
     allow_cancel = models.BooleanField(default=True)
+    # Team pages: whose hours count, and how round robin picks its host.
+    hours_source = models.CharField(
+        max_length=10, choices=HoursSource.choices, default=HoursSource.PAGE
+    )
+    routing = models.CharField(max_length=20, choices=Routing.choices, default=Routing.AVAILABILITY)
+    conferencing = models.CharField(
+        max_length=20, choices=Conferencing.choices, default=Conferencing.NONE, blank=True
+    )
+    # Up to three reminders: [{"amount": 1, "unit": "days"}, ...] (see meetings.reminders).
+    reminders = models.JSONField(default=list, blank=True)
+    cancel_notice = models.PositiveIntegerField(
+        default=0,
+        help_text="Minutes before the meeting after which contacts can no longer cancel online.",
+        validators=[MaxValueValidator(60 * 24 * 60)],
+    )
+    reschedule_notice = models.PositiveIntegerField(
+        default=0,
+        help_text="Minutes before the meeting after which contacts can no longer reschedule.",
+        validators=[MaxValueValidator(60 * 24 * 60)],
+    )
+    cancel_reason = models.CharField(
+        max_length=10, choices=CancelReason.choices, default=CancelReason.OPTIONAL
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Off: the page answers “not available”; nothing is deleted."
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
+    objects = LivePages()
+    all_objects = models.Manager()  # noqa: DJ012 (a manager, not a field)
+
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("slug"), name="page_slug_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("slug"), condition=Q(deleted_at__isnull=True), name="page_slug_ci_unique"
+            )
+        ]
         ordering = ["name"]
+        base_manager_name = "all_objects"
 
     def __str__(self) -> str:
         return self.name
 
     def host_ids(self) -> list[int]:
         return sorted({self.owner_id, *self.members.values_list("pk", flat=True)})
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def uses_member_hours(self) -> bool:
+        return self.kind != self.Kind.ONE_ON_ONE and self.hours_source == self.HoursSource.MEMBERS
+
+    @property
+    def creates_conference(self) -> bool:
+        return self.conferencing in (self.Conferencing.GOOGLE_MEET, self.Conferencing.TEAMS)
+
+    @property
+    def conference_label(self) -> str:
+        """What contacts see the video meeting called."""
+        names = {self.Conferencing.GOOGLE_MEET: "Google Meet", self.Conferencing.TEAMS: "Teams"}
+        return names.get(self.conferencing, "video call")
+
+    @property
+    def fixed_video_link(self) -> str:
+        return self.video_link if self.conferencing == self.Conferencing.FIXED else ""
+
+
+class PageMember(models.Model):
+    """A host of a team page. Round robin reads `weight` (a member with weight 2 gets twice
+    the bookings of one with weight 1), `in_rotation` (off: never picked, their time not
+    offered) and `joined_at` (fairness counts only what happened since they joined)."""
+
+    page = models.ForeignKey(SchedulingPage, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_memberships"
+    )
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    in_rotation = models.BooleanField(default=True)
+    joined_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "user"], name="page_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.page_id}"
+
+
+class WorkingHours(models.Model):
+    """A user's own working hours (Settings > General > Working hours): weekly wall-clock
+    intervals in their time zone, and date overrides (a day off, a vacation, other hours).
+    Team pages set to use each host's own hours read these; without a row a user works
+    Monday to Friday, 09:00-17:00, in their profile's time zone."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours"
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    weekly_hours = models.JSONField(default=default_weekly_hours)
+    date_overrides = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Working hours of {self.user_id}"
 
 
 class Booking(models.Model):
@@ -131,6 +260,13 @@ class Booking(models.Model):
     proposed_end = models.DateTimeField(null=True, blank=True)
     host_message = models.TextField(blank=True, max_length=2000)
     answered_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True, max_length=2000)
+    # Round robin: the members who were free when it was routed (fairness credits them).
+    routed_among = models.JSONField(default=list, blank=True)
+    # A video meeting the host's calendar creates (Google Meet, Teams): known once the
+    # calendar write reached the provider (meetings.conferencing).
+    conference_url = models.URLField(max_length=1000, blank=True)
+    conference_status = models.CharField(max_length=10, blank=True)  # pending|ready|failed
 
     class Meta:
         indexes = [
@@ -156,6 +292,11 @@ class Booking(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def video_url(self) -> str:
+        """Where to join: the conference the calendar created, else the page's fixed link."""
+        return self.conference_url or self.page.fixed_video_link
 
 
 class HostReservation(models.Model):
@@ -205,3 +346,51 @@ class MeetingSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Meeting settings of {self.user}"
+
+
+class PlannedEmail(models.Model):
+    """An email to a contact that must go out at a given time, exactly once: a reminder
+    before the meeting, or a confirmation held back (briefly) until the video link is known.
+
+    `meetings.reminders` plans the rows in the booking's transaction and a periodic task
+    sends what is due, claiming each row with a lease (scheduler.leases) and queueing the
+    email through the mail outbox in the same transaction that marks the row sent. A moved
+    booking's planned rows are cancelled and planned again; `booking_start` is the start a
+    row was planned for, so a row can never fire for a time the meeting no longer has.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        CONFIRMATION = "confirmation", "Confirmation"
+
+    class State(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="planned_emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    label = models.CharField(max_length=50, blank=True)  # "1 day", "1 hour" (reminders)
+    due_at = models.DateTimeField()
+    booking_start = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PLANNED)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    email = models.ForeignKey(
+        "scheduler.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(state="planned"),
+                name="planned_email_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.label} for {self.booking_id} at {self.due_at:%Y-%m-%d %H:%M}"

@@ -16,14 +16,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from meetings import booking as booking_service
+from meetings import policies, slots, urlrules, visitor
 from meetings import requests as meeting_requests
-from meetings import slots, urlrules, visitor
 from meetings.emails import ics_for
-from meetings.forms import BookingForm, RescheduleForm, SlotsQueryForm
+from meetings.forms import BookingForm, CancelForm, RescheduleForm, SlotsQueryForm
 from meetings.models import Booking, SchedulingPage
 from meetings.visitor import VISITOR_COOKIE, VISITOR_SALT
 from scheduler import availability_cache, inputs
@@ -147,9 +147,12 @@ def _rescheduling(page: SchedulingPage, token: str) -> Booking | None:
     never from the address bar."""
     if not token:
         return None
-    return Booking.objects.filter(
-        page=page, manage_token=token, status=Booking.Status.CONFIRMED
-    ).first()
+    booking = (
+        Booking.objects.select_related("page", "host")
+        .filter(page=page, manage_token=token, status=Booking.Status.CONFIRMED)
+        .first()
+    )
+    return booking if booking and policies.reschedule(booking, timezone.now()) else None
 
 
 def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
@@ -160,7 +163,7 @@ def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
     )
     data = slots.load_hosts(hosts, window)
     plan = data.plan(page.kind)
-    rules = slots.page_rules(page, duration)
+    rules = slots.rules_for(page, duration, hosts)
     offered = slots.offered_slots(page, plan, rules, data, window, now)
     body = {
         "timezone": tz,
@@ -251,10 +254,21 @@ def _booking(token: str) -> Booking:
     return get_object_or_404(Booking.objects.select_related("page", "host"), manage_token=token)
 
 
+def _manage_context(booking: Booking, **extra) -> dict:
+    now = timezone.now()
+    return {
+        "booking": booking,
+        "page": booking.page,
+        "can_cancel": policies.cancel(booking, now),
+        "can_reschedule": policies.reschedule(booking, now),
+        **extra,
+    }
+
+
 @require_GET
 def manage(request, token: str):
     booking = _booking(token)
-    context = {"booking": booking, "page": booking.page, "just_booked": "new" in request.GET}
+    context = _manage_context(booking, just_booked="new" in request.GET)
     return render(request, "meetings/public/manage.html", context)
 
 
@@ -274,17 +288,40 @@ def _manage_answer(request, token: str, change) -> HttpResponse:
     try:
         change()
     except booking_service.BookingError as exc:
-        booking = _booking(token)
-        context = {"booking": booking, "page": booking.page, "error": exc.message}
+        context = _manage_context(_booking(token), error=exc.message)
         return render(request, "meetings/public/manage.html", context, status=exc.status)
     return redirect("public:manage", token)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @_limited
 def manage_cancel(request, token: str):
-    """Cancel a booking, or withdraw a meeting request."""
-    return _manage_answer(request, token, lambda: booking_service.cancel(token))
+    """Cancel a booking, or withdraw a meeting request: the contact confirms first (GET
+    shows what happens, with the reason field when the page asks for one), the POST
+    cancels and redirects to the manage page, so a refresh never cancels twice."""
+    booking = _booking(token)
+    if booking.status not in Booking.OPEN_STATUSES:
+        return redirect("public:manage", token)
+    form = CancelForm(request.POST if request.method == "POST" else None, booking=booking)
+    status, error = 200, ""
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 400
+        else:
+            try:
+                booking_service.cancel(token, reason=form.cleaned_data.get("reason", ""))
+            except booking_service.BookingError as exc:
+                status, error = exc.status, exc.message
+            else:
+                return redirect("public:manage", token)
+        booking = _booking(token)
+    allowed = (
+        policies.cancel(booking, timezone.now())
+        if booking.status == Booking.Status.CONFIRMED
+        else policies.Allowed(booking.is_request)
+    )
+    context = {"booking": booking, "form": form, "allowed": allowed, "error": error}
+    return render(request, "meetings/public/cancel.html", context, status=status)
 
 
 @require_POST

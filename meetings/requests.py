@@ -17,7 +17,7 @@ from django.utils import timezone
 from crm import services as crm
 from crm.models import Meeting
 from meetings import booking as booking_service
-from meetings import emails, slots
+from meetings import conferencing, emails, reminders, slots
 from meetings.booking import BookingError, CalendarInactive, PageUnavailable, SlotTaken
 from meetings.models import Booking, SchedulingPage
 from scheduler.models import User
@@ -113,13 +113,17 @@ def _confirm(booking: Booking, start: datetime, now: datetime) -> Booking:
         ]
     )
     booking_service.reserve(booking, _attending(booking))
+    reminders.plan(booking, now)
     meeting = Meeting.objects.filter(pk=booking.crm_meeting_id).first()
     if meeting is not None:
+        calendar = booking_service.main_calendar(booking.host_id)
+        conference = conferencing.requested(booking.page, calendar)
         meeting = crm.confirm_meeting(
-            meeting, start=start, end=end, calendar=booking_service.main_calendar(booking.host_id)
+            meeting, start=start, end=end, calendar=calendar, conference=conference
         )
         booking.calendar_event_key = meeting.calendar_event_key
-        booking.save(update_fields=["calendar_event_key"])
+        booking.conference_status = conferencing.PENDING if conference else ""
+        booking.save(update_fields=["calendar_event_key", "conference_status"])
     emails.queue_request_accepted(booking)
     return booking
 

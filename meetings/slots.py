@@ -14,9 +14,17 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from calendars import busy
+from calendars import conferencing as calendar_conferencing
 from calendars.models import Calendar, CalendarConnection, Event
 from meetings import availability as engine
-from meetings.models import HostReservation, MeetingSettings, SchedulingPage
+from meetings import routing
+from meetings.models import (
+    HostReservation,
+    MeetingSettings,
+    SchedulingPage,
+    WorkingHours,
+    default_weekly_hours,
+)
 from scheduler.models import User
 
 
@@ -40,14 +48,20 @@ def _intervals(pairs) -> list[tuple[time, time]]:
     return [(_clock(start), _clock(end)) for start, end in pairs]
 
 
+def _hours(weekly: dict, overrides: dict) -> dict:
+    return {
+        "weekly_hours": {int(day): _intervals(hours) for day, hours in weekly.items()},
+        "date_overrides": {
+            date.fromisoformat(day): _intervals(hours) for day, hours in overrides.items()
+        },
+    }
+
+
 def page_rules(page: SchedulingPage, duration: int, timezone: str | None = None) -> engine.Rules:
     """The engine's rules for a page and one of its durations (minutes)."""
     return engine.Rules(
         timezone=timezone or page.timezone,
-        weekly_hours={int(day): _intervals(hours) for day, hours in page.weekly_hours.items()},
-        date_overrides={
-            date.fromisoformat(day): _intervals(hours) for day, hours in page.date_overrides.items()
-        },
+        **_hours(page.weekly_hours, page.date_overrides),
         duration=timedelta(minutes=duration),
         increment=timedelta(minutes=page.increment),
         buffer_before=timedelta(minutes=page.buffer_before),
@@ -56,6 +70,87 @@ def page_rules(page: SchedulingPage, duration: int, timezone: str | None = None)
         max_advance=page.max_advance_days,
         daily_maximum=page.daily_max,
     )
+
+
+@dataclass(frozen=True)
+class HostRules:
+    """A page's rules for each of its hosts: the page's own (`page`: duration, buffers,
+    notice, horizon, daily maximum, and its hours) — except, on a team page that uses each
+    host's own working hours, every host's weekly hours, date overrides and time zone
+    (`own`). Durations and buffers are the page's for everyone."""
+
+    page: engine.Rules
+    own: dict[int, engine.Rules] = field(default_factory=dict)
+
+    def of(self, host_id: int) -> engine.Rules:
+        return self.own.get(host_id, self.page)
+
+    @property
+    def duration(self) -> timedelta:
+        return self.page.duration
+
+    @property
+    def buffer_before(self) -> timedelta:
+        return self.page.buffer_before
+
+    @property
+    def buffer_after(self) -> timedelta:
+        return self.page.buffer_after
+
+
+Ruleset = engine.Rules | HostRules
+
+
+def rules_of(rules: Ruleset, host_id: int) -> engine.Rules:
+    return rules.of(host_id) if isinstance(rules, HostRules) else rules
+
+
+def host_names(host_ids) -> dict[int, str]:
+    """How explanations name hosts: their name, else their address."""
+    return {
+        pk: name or email
+        for pk, name, email in User.objects.filter(pk__in=list(host_ids)).values_list(
+            "pk", "full_name", "email"
+        )
+    }
+
+
+def member_hours(host_ids) -> dict[int, tuple[str, dict, dict]]:
+    """Each user's own working hours: (time zone, weekly hours, date overrides); a user who
+    never set them works Monday to Friday 09:00-17:00 in their profile's time zone."""
+    hours = {
+        pk: (zone, default_weekly_hours(), {})
+        for pk, zone in User.objects.filter(pk__in=list(host_ids)).values_list("pk", "timezone")
+    }
+    for row in WorkingHours.objects.filter(user_id__in=list(hours)):
+        hours[row.user_id] = (row.timezone, row.weekly_hours, row.date_overrides)
+    return hours
+
+
+def rules_for(page: SchedulingPage, duration: int, host_ids=None) -> HostRules:
+    """The page's rules for each host (see HostRules): two small queries for a page that
+    uses its hosts' own hours, none otherwise."""
+    shared = page_rules(page, duration)
+    if not page.uses_member_hours:
+        return HostRules(shared)
+    host_ids = page_hosts(page) if host_ids is None else host_ids
+    names = host_names(host_ids)
+    own = {}
+    for host_id, (zone, weekly, overrides) in member_hours(host_ids).items():
+        who = names.get(host_id, "the host")
+        own[host_id] = engine.Rules(
+            timezone=zone,
+            **_hours(weekly, overrides),
+            duration=shared.duration,
+            increment=shared.increment,
+            buffer_before=shared.buffer_before,
+            buffer_after=shared.buffer_after,
+            minimum_notice=shared.minimum_notice,
+            max_advance=shared.max_advance,
+            daily_maximum=shared.daily_maximum,
+            hours_label=f"{who}'s working hours",
+        )
+    return HostRules(shared, own)
 
 
 @dataclass(frozen=True)
@@ -112,7 +207,7 @@ class HostData:
     def plan(self, kind: str, pages_enabled: bool = True) -> Plan:
         """The page's state from its hosts' calendar health; the same answer for the slots
         JSON, the public page, booking, the owner's dashboard and settings."""
-        if not pages_enabled:
+        if not pages_enabled or not self.host_ids:  # turned off, or nobody in the rotation
             return Plan(PageState.DISABLED, ())
         states = {host_id: self.host_state(host_id) for host_id in self.host_ids}
         inactive = tuple(self.inactive_calendars())
@@ -180,7 +275,8 @@ def _load_labelled_busy(data: HostData, start: datetime, end: datetime) -> None:
 
 
 def pages_enabled(page: SchedulingPage) -> bool:
-    return pages_enabled_for(page.owner)
+    """False when the page is turned off or deleted, or its owner turned every page off."""
+    return page.is_active and not page.is_deleted and pages_enabled_for(page.owner)
 
 
 def pages_enabled_for(user) -> bool:
@@ -188,13 +284,16 @@ def pages_enabled_for(user) -> bool:
     return not MeetingSettings.objects.filter(user_id=user.pk, pages_enabled=False).exists()
 
 
-def members(plan: Plan, rules: engine.Rules, data: HostData) -> list[engine.Member]:
+def members(
+    plan: Plan, rules: Ruleset, data: HostData, names: dict[int, str] | None = None
+) -> list[engine.Member]:
     return [
         engine.Member(
             host_id,
-            rules,
+            rules_of(rules, host_id),
             data.busy.get(host_id, ()),
             data.bookings.get(host_id, ()),
+            (names or {}).get(host_id, ""),
             data.timelines.get(host_id),
         )
         for host_id in plan.hosts
@@ -232,7 +331,7 @@ def free_times(
 
 
 def offered_slots(
-    page: SchedulingPage, plan: Plan, rules: engine.Rules, data: HostData, window, now: datetime
+    page: SchedulingPage, plan: Plan, rules: Ruleset, data: HostData, window, now: datetime
 ) -> list[engine.Slot]:
     if plan.state in (PageState.BLOCKED, PageState.DISABLED):
         return []
@@ -243,7 +342,7 @@ def offered_slots(
 def free_hosts(
     kind: str,
     plan: Plan,
-    rules: engine.Rules,
+    rules: Ruleset,
     data: HostData,
     start: datetime,
     now: datetime,
@@ -258,26 +357,29 @@ def free_hosts(
 
 
 def refusals(
-    plan: Plan, rules: engine.Rules, data: HostData, start: datetime, now: datetime
+    plan: Plan,
+    rules: Ruleset,
+    data: HostData,
+    start: datetime,
+    now: datetime,
+    names: dict[int, str] | None = None,
 ) -> list[engine.Reason]:
-    """Why each host cannot take `start` (for messages; the decision is `free_hosts`)."""
+    """Why each host cannot take `start` under their own rules (for messages; the decision
+    is `free_hosts`). With `names`, each reason starts with whose it is."""
     return [
         reason
-        for member in members(plan, rules, data)
-        for reason in engine.explain(
-            rules,
-            start,
-            now=now,
-            busy=member.busy,
-            bookings=member.bookings,
-            timeline=member.timeline,
-        )
+        for member in members(plan, rules, data, names)
+        for reason in engine.explain_member(member, start, now=now)
     ]
 
 
 def page_hosts(page: SchedulingPage) -> list[int]:
+    """Whose time the page offers: the owner (one-on-one), every host (group), or the hosts
+    in the rotation (round robin: a member taken out of it is never picked)."""
     if page.kind == SchedulingPage.Kind.ONE_ON_ONE:
         return [page.owner_id]
+    if page.kind == SchedulingPage.Kind.ROUND_ROBIN:
+        return routing.rotation(page)
     return page.host_ids()
 
 
@@ -297,6 +399,12 @@ def page_health(page: SchedulingPage, now: datetime | None = None) -> PageHealth
     data = load_hosts(page_hosts(page), (now, now))
     plan = data.plan(page.kind, pages_enabled(page))
     if plan.state == PageState.DISABLED:
+        if not page.is_active:
+            return PageHealth(plan.state, "warning", "Turned off", "This page is turned off.")
+        if not data.host_ids:
+            return PageHealth(
+                plan.state, "problem", "Not taking bookings", "Nobody is in the rotation."
+            )
         return PageHealth(plan.state, "warning", "Turned off", "Scheduling pages are off.")
     if plan.state == PageState.BLOCKED:
         names = ", ".join(sorted({c.name for c in plan.inactive}))
@@ -312,7 +420,29 @@ def page_health(page: SchedulingPage, now: datetime | None = None) -> PageHealth
         return PageHealth(plan.state, "warning", "Taking meeting requests only", why)
     if unhealthy:  # a round robin page with some members left out
         return PageHealth(plan.state, "warning", "Taking bookings, without some members", why)
+    if missing := _without_conference(page, data):
+        return PageHealth(
+            plan.state, "warning", "Taking bookings, some without a video link", missing
+        )
     return PageHealth(plan.state, "ok", "Taking bookings")
+
+
+def _without_conference(page: SchedulingPage, data: HostData) -> str:
+    """Hosts whose calendar cannot create the page's kind of video meeting."""
+    if not page.creates_conference:
+        return ""
+    lacking = [
+        host_id
+        for host_id, connection in data.connections.items()
+        if not calendar_conferencing.supports(connection, page.conferencing)
+    ]
+    if not lacking:
+        return ""
+    names = ", ".join(sorted(host_names(lacking).values()))
+    return (
+        f"{names}: their calendar cannot create {page.conference_label} links, so their "
+        "bookings get none."
+    )
 
 
 def _offline_reasons(data: HostData, host_ids: list[int]) -> str:

@@ -69,6 +69,11 @@ def settings_for(user) -> MeetingSettings:
         return MeetingSettings.objects.filter(user=user).first() or settings_for(user)
 
 
+def first_free_slug(base: str) -> str:
+    """`base`, or base-2, base-3, ... whichever no page has (a copy's URL)."""
+    return _first_free(base, slug_taken)
+
+
 def new_page_slug(user, page_name: str) -> str:
     """The slug a new page gets: the current prefix, then prefix-name when that is taken."""
     prefix = settings_for(user).url_prefix

@@ -6,13 +6,15 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from calendars.status import connection_status
 from meetings import availability as engine
 from meetings import booking as booking_service
+from meetings import pages as page_service
 from meetings import requests as meeting_requests
-from meetings import slots, urlrules
-from meetings.forms import WEEKDAYS, DeclineForm, PageForm, ProposeTimeForm
+from meetings import routing, slots, urlrules
+from meetings.forms import DeclineForm, PageForm, ProposeTimeForm, WorkingHoursForm
 from meetings.models import Booking, SchedulingPage
 
 
@@ -41,30 +43,112 @@ def dashboard(request):
     return render(request, "meetings/dashboard.html", context)
 
 
+def _own_page(request, page_id: int) -> SchedulingPage:
+    """One of the user's own pages; anyone else's (or a deleted one) does not exist."""
+    return get_object_or_404(SchedulingPage, pk=page_id, owner=request.user)
+
+
 @login_required
 def page_edit(request, page_id: int | None = None):
-    page = get_object_or_404(SchedulingPage, pk=page_id, owner=request.user) if page_id else None
+    page = _own_page(request, page_id) if page_id else None
     form = PageForm(request.POST or None, instance=page, user=request.user)
+    context = {
+        "form": form,
+        "page": page,
+        "public_url": urlrules.page_url(page) if page else None,
+        "base_url": urlrules.base_url(request.user.pk),
+    }
+    if request.method == "POST" and form.hours.apply_action():
+        # A button of the weekly-hours editor, pressed without JavaScript: the same form
+        # again with the change, nothing saved.
+        return render(request, "meetings/page_form.html", {**context, "quiet": True})
     if request.method == "POST" and form.is_valid():
         page = form.save()
         messages.success(
             request, f"“{page.name}” is saved and published at {urlrules.page_url(page)}."
         )
         return redirect("meetings:dashboard")
-    context = {
-        "form": form,
-        "page": page,
-        "weekdays": WEEKDAYS,
-        "public_url": urlrules.page_url(page) if page else None,
-        "base_url": urlrules.base_url(request.user.pk),
-    }
     return render(request, "meetings/page_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def page_toggle(request, page_id: int):
+    page = _own_page(request, page_id)
+    page_service.set_active(page, not page.is_active)
+    if page.is_active:
+        messages.success(request, f"“{page.name}” is on again: contacts can book it.")
+    else:
+        messages.success(
+            request, f"“{page.name}” is off: contacts see that it is not available. Bookings stay."
+        )
+    return redirect("meetings:dashboard")
+
+
+@login_required
+@require_POST
+def page_duplicate(request, page_id: int):
+    copy = page_service.duplicate(_own_page(request, page_id), request.user)
+    messages.success(request, f"“{copy.name}” was created at {urlrules.page_url(copy)}.")
+    return redirect("meetings:page_edit", copy.pk)
+
+
+@login_required
+def page_delete(request, page_id: int):
+    """Asks first (GET), then deletes (POST) and goes back to the dashboard."""
+    page = _own_page(request, page_id)
+    if request.method == "POST":
+        page_service.delete(page)
+        messages.success(
+            request,
+            f"“{page.name}” was deleted. Its bookings stay in your calendar and the CRM, "
+            "and their contacts can still cancel them.",
+        )
+        return redirect("meetings:dashboard")
+    upcoming = page.bookings.filter(
+        status=Booking.Status.CONFIRMED, end__gte=timezone.now()
+    ).count()
+    context = {"page": page, "upcoming": upcoming, "url": urlrules.page_url(page)}
+    return render(request, "meetings/page_delete.html", context)
+
+
+PERIODS = {"30": 30, "90": 90, "365": 365}
+
+
+@login_required
+def page_distribution(request, page_id: int):
+    """Round robin: bookings per member over a period, against their weight."""
+    page = _own_page(request, page_id)
+    period = request.GET.get("days", "30")
+    if period not in PERIODS:
+        period = "30"
+    since = timezone.now() - timedelta(days=PERIODS[period])
+    rows, total = routing.distribution(page, since)
+    context = {"page": page, "rows": rows, "total": total, "period": period, "since": since}
+    return render(request, "meetings/page_distribution.html", context)
+
+
+@login_required
+def working_hours(request):
+    """Settings > General > Working hours: the user's own hours, used by team pages that
+    take each host's hours."""
+    form = WorkingHoursForm(request.POST or None, user=request.user)
+    context = {"form": form, "active_tab": "working_hours"}
+    if request.method == "POST" and form.hours.apply_action():
+        return render(request, "meetings/working_hours.html", {**context, "quiet": True})
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your working hours were saved.")
+        return redirect("settings:working_hours")
+    return render(
+        request, "meetings/working_hours.html", context, status=400 if form.errors else 200
+    )
 
 
 @login_required
 def page_why(request, page_id: int):
     """“Why isn't this time available?” for the page's owner."""
-    page = get_object_or_404(SchedulingPage, pk=page_id, owner=request.user)
+    page = _own_page(request, page_id)
     explanation, asked, error = None, None, ""
     if request.GET.get("when"):
         try:
@@ -75,22 +159,26 @@ def page_why(request, page_id: int):
             error = "Pick a date and time."
         if asked is not None and abs(asked - timezone.now()) > timedelta(days=3650):
             asked, error = None, "Pick a time within the next ten years."
+    offered = None
     if asked is not None:
-        duration = page.durations[0]
-        rules = slots.page_rules(page, duration)
-        data = slots.load_hosts(
-            slots.page_hosts(page), (asked, asked + rules.duration), labels=True
-        )
+        hosts = slots.page_hosts(page)
+        rules = slots.rules_for(page, page.durations[0], hosts)
+        data = slots.load_hosts(hosts, (asked, asked + rules.duration), labels=True)
         everyone = slots.Plan(slots.PageState.LIVE, tuple(data.host_ids))
+        names = slots.host_names(hosts)
         explanation = [
-            (
-                m.id,
-                engine.explain(rules, asked, now=timezone.now(), busy=m.busy, bookings=m.bookings),
-            )
-            for m in slots.members(everyone, rules, data)
+            (member, engine.explain_member(member, asked, now=timezone.now()))
+            for member in slots.members(everyone, rules, data, names)
         ]
+        free = [member for member, reasons in explanation if not reasons]
+        offered = (
+            bool(free)
+            if page.kind == SchedulingPage.Kind.ROUND_ROBIN
+            else (len(free) == len(explanation))
+        )
     context = {
         "page": page,
+        "offered": offered,
         "explanation": explanation,
         "asked": asked,
         "error": error,

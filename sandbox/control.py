@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
-from sandbox import grants, invitations
+from sandbox import conferences, grants, invitations
 from sandbox.server import Site, json_response
 from sandbox.state import (
     ACCESS_TOKEN_LIFETIME,
@@ -129,6 +129,10 @@ def register(site: Site) -> None:
             201,
         )
 
+    def change_conferencing(request: Request, email: str) -> Response:
+        mailbox = state.mailbox(email)
+        return json_response(conferences.configure(mailbox, _body(request)))
+
     for path, methods, view in [
         ("/_sandbox/health", ["GET"], health),
         ("/_sandbox/reset", ["POST"], reset),
@@ -138,6 +142,7 @@ def register(site: Site) -> None:
         ("/_sandbox/mailboxes", ["GET"], list_mailboxes),
         ("/_sandbox/mailboxes/<email>", ["GET"], get_mailbox),
         ("/_sandbox/mailboxes/<email>/calendars", ["POST"], add_calendar),
+        ("/_sandbox/mailboxes/<email>/conferencing", ["PATCH"], change_conferencing),
         ("/_sandbox/tokens", ["POST"], create_tokens),
     ]:
         site.route(path, methods, view)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
-from sandbox import grants, invitations
+from sandbox import conferences, grants, invitations
 from sandbox.push import Push
 from sandbox.recurrence import FAR_FUTURE
 from sandbox.server import Site, json_response
@@ -450,6 +450,7 @@ def event_resource(event: Event, mailbox: Mailbox) -> dict[str, Any]:
         "attendees": [_attendee_resource(a, event, mailbox) for a in event.attendees],
         "extendedProperties": event.private_properties and {"private": event.private_properties},
     }
+    resource |= conferences.google_fields(event)
     return resource | {key: value for key, value in optional.items() if value}
 
 
@@ -961,8 +962,15 @@ def _register_events(site: Site, read: Gate, write: Gate) -> None:
         event_id = str(body.get("id", ""))
         if event_id and not EVENT_ID.fullmatch(event_id):
             fail(400, "invalid", "Invalid resource id value.")
+        conference = conferences.google_request(
+            mailbox, body, request.args.get("conferenceDataVersion", "0")
+        )
+        extra = {"conference": conference} if conference else {}
         event = state.create_event(
-            calendar, Event(id=event_id, calendar_id=calendar.id, **event_fields(body, calendar))
+            calendar,
+            Event(
+                id=event_id, calendar_id=calendar.id, extra=extra, **event_fields(body, calendar)
+            ),
         )
         state.record_write(PROVIDER, mailbox, "create", None, event, body, _send_updates(request))
         return json_response(event_resource(event, mailbox))

@@ -57,7 +57,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox import invitations, recurrence, timezones
+from sandbox import conferences, invitations, recurrence, timezones
 from sandbox.microsoft_events import (
     calendar_resource,
     event_fields,
@@ -445,6 +445,8 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
         event = _by_transaction(state, mailbox, transaction) if transaction else None
         if event is None:
             extra = {key: body[key] for key in ("transactionId", "recurrence") if body.get(key)}
+            if online := conferences.graph_request(mailbox, body):
+                extra["online_meeting"] = online
             with _recurrence_checked():
                 event = state.create_event(
                     calendar,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
-from sandbox import timezones
+from sandbox import conferences, timezones
 from sandbox.microsoft_identity import display_name
 from sandbox.server import json_response
 from sandbox.state import Access, Attendee, Calendar, Event, Mailbox, now, role_at_least
@@ -206,6 +206,7 @@ def event_resource(
         "recurrence": event.extra.get("recurrence") if kind == "seriesMaster" else None,
         "attendees": [_attendee_resource(a) for a in event.attendees],
         "organizer": {"emailAddress": _address(event.organizer)},
+        **conferences.graph_fields(event),
     }
     if expand[0]:
         resource["singleValueExtendedProperties"] = _properties(event, expand[1])

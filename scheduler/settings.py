@@ -217,6 +217,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "recheck-custom-domains": {"task": "scheduler.tasks.recheck_domains", "schedule": 3600.0},
+    "send-planned-emails": {"task": "meetings.tasks.send_planned_emails", "schedule": 30.0},
+    "sweep-conference-links": {"task": "meetings.tasks.sweep_conference_links", "schedule": 60.0},
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
@@ -238,6 +240,11 @@ PROVIDER_INTERACTIVE_TIMEOUT_SECONDS = env_int("PROVIDER_INTERACTIVE_TIMEOUT_SEC
 LIVE_CHECK_BUDGET_SECONDS = env_float("LIVE_CHECK_BUDGET_SECONDS", 3.0)
 # Meeting requests (offline mode) nobody answered expire after this many hours.
 MEETING_REQUEST_EXPIRY_HOURS = env_int("MEETING_REQUEST_EXPIRY_HOURS", 72)
+# Round robin fairness reads the page's bookings of this many days (older ones are forgotten).
+ROUND_ROBIN_HISTORY_DAYS = env_int("ROUND_ROBIN_HISTORY_DAYS", 365)
+# A page creating a Google Meet / Teams link holds the contact's confirmation back until the
+# link is known, at most this many seconds; after that it goes without, and the link follows.
+CONFERENCE_WAIT_SECONDS = env_int("CONFERENCE_WAIT_SECONDS", 60)
 
 # --- Auth (django-allauth) --------------------------------------------------------------
 

@@ -17,6 +17,7 @@ settings_patterns = (
         path("domains/<int:domain_id>/robots/", views.settings_domain_robots, name="domain_robots"),
         path("domains/<int:domain_id>/delete/", views.settings_domain_delete, name="domain_delete"),
         path("general/calendar/", include("calendars.urls")),
+        path("general/working-hours/", include("meetings.settings_urls")),
     ],
     "settings",
 )

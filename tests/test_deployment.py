@@ -272,7 +272,7 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> dict:
             response = requests.get(url, headers={"Host": "localhost"}, timeout=2)
             if response.status_code == 200:
                 return response.json()
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or its first request still warming up (busy machine)
         time.sleep(0.3)
     raise AssertionError(f"web did not become healthy: {log_path.read_text()[-3000:]}")

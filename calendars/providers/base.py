@@ -151,6 +151,18 @@ class EventWrite:
     attendees: tuple[Attendee, ...] = ()
     send_invitations: bool = True
     busy: bool = True
+    # A video meeting the provider creates with the event ("google_meet", "teams"; see
+    # `CalendarProvider.conference_kinds`). Asked on create only; updates keep it.
+    conference: str = ""
+
+
+@dataclass(frozen=True)
+class Conference:
+    """A video meeting attached to an event: `status` is "pending" (the provider is still
+    creating it), "ready" (with its `url`) or "failed" (it will not be created)."""
+
+    status: str
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,8 @@ class CalendarProvider(abc.ABC):
 
     name: str
     supports_push: bool = False
+    # Video meetings this provider creates with an event (EventWrite.conference).
+    conference_kinds: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -239,6 +253,11 @@ class CalendarProvider(abc.ABC):
     def revoke(self) -> bool:
         """Withdraw the grant at the provider where it allows that; True when it did."""
         return False
+
+    def conference(self, calendar_id: str, event_id: str) -> Conference | None:
+        """The video meeting of an event created with `EventWrite.conference`; None when the
+        provider creates none."""
+        return None
 
     def watch(
         self, calendar_id: str, address: str, token: str, channel_id: str, ttl_seconds: int

@@ -29,6 +29,7 @@ from calendars.providers.base import (
     CalendarAccessLost,
     CalendarProvider,
     ChangePage,
+    Conference,
     EventWrite,
     FreeBusy,
     PermanentError,
@@ -186,9 +187,25 @@ def _rfc3339(moment: datetime) -> str:
 # --- Provider ---------------------------------------------------------------------------
 
 
+MEET = "google_meet"
+
+
+def meet_conference(item: dict) -> Conference:
+    """An event's Meet conference: the link once created, pending while Google is still on
+    it (`conferenceData.createRequest.status.statusCode`), failed otherwise."""
+    data = item.get("conferenceData") or {}
+    video = [e for e in data.get("entryPoints", []) if e.get("entryPointType") == "video"]
+    url = item.get("hangoutLink") or (video[0].get("uri", "") if video else "")
+    if url:
+        return Conference("ready", url)
+    status = (data.get("createRequest") or {}).get("status", {}).get("statusCode", "")
+    return Conference("pending" if status == "pending" else "failed")
+
+
 class GoogleProvider(CalendarProvider):
     name = "google"
     supports_push = True
+    conference_kinds = frozenset({MEET})
 
     def __init__(self, credentials, on_credentials=None, timeout=None):
         super().__init__(credentials, on_credentials, timeout)
@@ -322,8 +339,24 @@ class GoogleProvider(CalendarProvider):
     def create_event(self, calendar_id, event) -> str:
         # The key is the event id: a retried insert answers 409 instead of duplicating.
         body = {"id": event.key, **self._body(event)}
+        extra = {}
+        if event.conference == MEET:
+            # Meet links are created asynchronously, only with conferenceDataVersion=1; the
+            # requestId (our key) makes a retried request the same one. Updates send version
+            # 0, which leaves the conference alone (developers.google.com/workspace/calendar/
+            # api/guides/create-events#conferencing, .../v3/reference/events/insert).
+            body["conferenceData"] = {
+                "createRequest": {
+                    "requestId": event.key,
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                }
+            }
+            extra["conferenceDataVersion"] = 1
         request = self._service.events().insert(
-            calendarId=calendar_id, body=body, sendUpdates=_send_updates(event.send_invitations)
+            calendarId=calendar_id,
+            body=body,
+            sendUpdates=_send_updates(event.send_invitations),
+            **extra,
         )
         try:
             return self._execute(request, calendar_id)["id"]
@@ -331,6 +364,12 @@ class GoogleProvider(CalendarProvider):
             if isinstance(exc.__cause__, HttpError) and exc.__cause__.resp.status == 409:
                 return event.key
             raise
+
+    def conference(self, calendar_id, event_id) -> Conference | None:
+        item = self._execute(
+            self._service.events().get(calendarId=calendar_id, eventId=event_id), calendar_id
+        )
+        return meet_conference(item)
 
     def update_event(self, calendar_id, event_id, event) -> None:
         request = self._service.events().patch(

@@ -36,6 +36,7 @@ from calendars.providers.base import (
     CalendarAccessLost,
     CalendarProvider,
     ChangePage,
+    Conference,
     EventWrite,
     FreeBusy,
     PermanentError,
@@ -289,9 +290,22 @@ def _clipped(
 # --- Provider ---------------------------------------------------------------------------
 
 
+TEAMS = "teams"
+
+
+def teams_conference(item: dict) -> Conference:
+    """An event's Teams meeting: ready with `onlineMeeting.joinUrl`; an event Graph left
+    offline (the calendar does not allow Teams) will never get one."""
+    url = (item.get("onlineMeeting") or {}).get("joinUrl") or ""
+    if url:
+        return Conference("ready", url)
+    return Conference("pending" if item.get("isOnlineMeeting") else "failed")
+
+
 class MicrosoftProvider(CalendarProvider):
     name = "microsoft"
     supports_push = True
+    conference_kinds = frozenset({TEAMS})
 
     def __init__(self, credentials, on_credentials=None, timeout=None):
         super().__init__(credentials, on_credentials, timeout)
@@ -583,8 +597,24 @@ class MicrosoftProvider(CalendarProvider):
     def create_event(self, calendar_id, event) -> str:
         # A retried POST with the same transactionId answers the event the first one made.
         body = {**self._body(event), "transactionId": event.key}
+        if event.conference == TEAMS:
+            # Graph makes the event a Teams meeting and fills onlineMeeting.joinUrl; once
+            # online it stays online whatever later updates say
+            # (learn.microsoft.com/en-us/graph/outlook-calendar-online-meetings).
+            body |= {"isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness"}
         path = f"/me/calendars/{quote(calendar_id, safe='')}/events"
         return self._call("POST", path, calendar_id=calendar_id, json=body)["id"]
+
+    def conference(self, calendar_id, event_id) -> Conference | None:
+        path = f"/me/events/{quote(event_id, safe='')}"
+        item = self._call(
+            "GET",
+            path,
+            calendar_id=calendar_id,
+            lost_on=(403,),
+            params={"$select": "isOnlineMeeting,onlineMeetingProvider,onlineMeeting"},
+        )
+        return teams_conference(item)
 
     def update_event(self, calendar_id, event_id, event) -> None:
         # /me/events/{id} names no calendar: a 404 there means the event, not the calendar.

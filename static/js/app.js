@@ -30,4 +30,44 @@ document.addEventListener("DOMContentLoaded", () => {
       field.selectionStart = field.selectionEnd = start + text.length;
     });
   });
+
+  // "Copy link" buttons: the link is on the page either way; this puts it on the clipboard.
+  const copyStatus = document.querySelector("[data-copy-status]");
+  const announce = (text) => {
+    if (!copyStatus) return;
+    copyStatus.textContent = "";
+    window.setTimeout(() => { copyStatus.textContent = text; }, 30);
+  };
+  const fallbackCopy = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.append(area);
+    area.select();
+    const done = document.execCommand("copy");
+    area.remove();
+    return done;
+  };
+  document.querySelectorAll("button[data-copy]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const text = button.dataset.copy;
+      let done = false;
+      try {
+        if (navigator.clipboard && window.isSecureContext) {
+          await navigator.clipboard.writeText(text);
+          done = true;
+        }
+      } catch (error) {
+        done = false;
+      }
+      if (!done) done = fallbackCopy(text);
+      announce(done ? (button.dataset.copied || "Link copied") : `Copy this link: ${text}`);
+      if (done) {
+        button.dataset.state = "copied";
+        window.setTimeout(() => { delete button.dataset.state; }, 2000);
+      }
+    });
+  });
 });

@@ -68,7 +68,9 @@ def test_a_contact_in_warsaw_books_and_then_cancels(
     confirmation = next(m for m in mail.outbox if m.to == ["cora@client.example"])
     assert confirmation.attachments[0][0] == "invite.ics"
 
-    page.get_by_role("button", name="Cancel meeting").click()
+    page.get_by_role("link", name="Cancel meeting").click()
+    page.get_by_label("Why are you cancelling?").fill("Something came up")
+    page.get_by_role("button", name="Yes, cancel the meeting").click()
     assert page.get_by_role("heading", name="This meeting is cancelled").is_visible()
     booking.refresh_from_db()
     assert booking.status == "cancelled"

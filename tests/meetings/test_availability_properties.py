@@ -16,10 +16,12 @@ from meetings.availability import (
     Booking,
     BusyInterval,
     Member,
+    ReasonCode,
     Rules,
     Slot,
     candidate_starts,
     explain,
+    explain_member,
     free_slots,
     group_slots,
     round_robin_slots,
@@ -340,3 +342,99 @@ def test_busy_time_merged_ahead_gives_the_same_slots_and_reasons(scenario):
             timeline=timeline,
         )
         assert (not reasons) == (Slot(start, start + scenario.rules.duration) in offered)
+
+
+# ------------------------------------------------------- a team with each member's own hours
+
+NAMES = ["Ann", "Bogdan", "Chiara"]
+
+
+@st.composite
+def member_hours_teams(draw):
+    """A page that uses each host's own hours: every member has their own weekly hours, date
+    overrides (days off) and time zone (different ones, around DST changes), under the page's
+    shared duration, increment, buffers, notice, horizon and daily maximum."""
+    _, first_day, window_start, window_end, now = draw(frames())
+    page = draw(rules_in("UTC", first_day, draw(st.sampled_from([30, 60])) * MIN))
+    zones = draw(st.lists(st.sampled_from(ZONES), min_size=2, max_size=3, unique=True))
+    members = []
+    for member_id, zone in enumerate(zones):
+        own = draw(rules_in(zone, first_day, page.duration))
+        rules = Rules(
+            timezone=zone,
+            weekly_hours=own.weekly_hours,
+            date_overrides=own.date_overrides,
+            duration=page.duration,
+            increment=page.increment,
+            buffer_before=page.buffer_before,
+            buffer_after=page.buffer_after,
+            minimum_notice=page.minimum_notice,
+            max_advance=page.max_advance,
+            daily_maximum=page.daily_maximum,
+            hours_label=f"{NAMES[member_id]}'s working hours",
+        )
+        busy, bookings = draw(calendar_data(window_start))
+        members.append(Member(member_id, rules, busy, bookings, NAMES[member_id]))
+    return members, window_start, window_end, now
+
+
+def _team_window(team):
+    members, window_start, window_end, now = team
+    return members, {"window_start": window_start, "window_end": window_end, "now": now}
+
+
+@PROPERTY_SETTINGS
+@given(member_hours_teams())
+def test_a_group_time_is_inside_every_members_own_hours_and_free_in_their_calendar(team):
+    members, window = _team_window(team)
+    for slot in group_slots(members, **window):
+        for member in members:
+            assert _inside_hours_locally(slot, member.rules), (member.name, slot)
+            for item in [*member.busy, *member.bookings]:
+                assert not _blocked(slot, member.rules, item), (member.name, slot, item)
+
+
+@PROPERTY_SETTINGS
+@given(member_hours_teams())
+def test_round_robin_offers_a_time_with_exactly_the_members_whose_own_hours_hold_it(team):
+    members, window = _team_window(team)
+    offered = {slot.start: slot.member_ids for slot in round_robin_slots(members, **window)}
+    group = {slot.start for slot in group_slots(members, **window)}
+    assert group <= set(offered)
+    assert {s for s, ids in offered.items() if len(ids) == len(members)} == group
+    for start, ids in offered.items():
+        for member in members:
+            slot = Slot(start, start + member.rules.duration)
+            free = not explain_member(member, start, now=window["now"])
+            assert free == (member.id in ids), (member.name, start)
+            if member.id in ids:
+                assert _inside_hours_locally(slot, member.rules), (member.name, slot)
+
+
+@PROPERTY_SETTINGS
+@given(member_hours_teams(), st.data())
+def test_explanations_name_the_member_and_their_rule(team, data):
+    members, window = _team_window(team)
+    starts = sorted(
+        {
+            start
+            for member in members
+            for start in candidate_starts(
+                member.rules,
+                window_start=window["window_start"],
+                window_end=window["window_end"],
+            )
+        }
+    )
+    if not starts:
+        return
+    offered = {slot.start for slot in group_slots(members, **window)}
+    start = data.draw(st.sampled_from(starts))
+    reasons = {m.id: explain_member(m, start, now=window["now"]) for m in members}
+    assert (start in offered) == (not any(reasons.values()))
+    for member in members:
+        for reason in reasons[member.id]:
+            assert reason.member == member.id
+            assert reason.message.startswith(f"{member.name}: ")
+            if reason.code == ReasonCode.OUTSIDE_HOURS:
+                assert f"{member.name}'s working hours" in reason.message

@@ -4,6 +4,7 @@ page's mode everywhere; a slow provider never holds a booking beyond its budget.
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -17,7 +18,7 @@ from calendars import busy, sync
 from calendars.models import CalendarConnection, CalendarWrite, Event
 from meetings import availability as engine
 from meetings import slots
-from meetings.models import Booking, HostReservation, SchedulingPage
+from meetings.models import Booking, HostReservation, SchedulingPage, WorkingHours
 from tests.meetings.conftest import next_day_at
 
 
@@ -140,7 +141,38 @@ def scenarios(draw):
         "busy": [draw(busy_spans), draw(busy_spans)],
         "booked": [draw(busy_spans), draw(busy_spans)],
         "pick": draw(st.integers(0, 10_000)),
+        # Team pages may use each host's own hours: own time zones, hours and a day off.
+        "member_hours": draw(st.booleans()),
+        "own": [
+            (
+                draw(st.sampled_from(ZONES)),
+                draw(st.integers(5, 12)),
+                draw(st.integers(3, 9)),
+                draw(st.sampled_from([None, 0, 1, 2])),  # a day off, days after BASE
+            )
+            for _ in range(2)
+        ],
     }
+
+
+def _own_hours(user, zone: str, first_hour: int, length: int, day_off) -> None:
+    """The user's own working hours (Settings > General > Working hours)."""
+    overrides = {}
+    if day_off is not None:
+        local_day = (BASE + timedelta(days=day_off)).astimezone(ZoneInfo(zone)).date()
+        overrides[local_day.isoformat()] = []
+    end = first_hour + length
+    WorkingHours.objects.update_or_create(
+        user=user,
+        defaults={
+            "timezone": zone,
+            "weekly_hours": {
+                str(d): [[f"{first_hour:02d}:00", "24:00" if end >= 24 else f"{end:02d}:00"]]
+                for d in range(7)
+            },
+            "date_overrides": overrides,
+        },
+    )
 
 
 def _arrange(scenario, owner_conn, member_conn, make_page):
@@ -157,7 +189,11 @@ def _arrange(scenario, owner_conn, member_conn, make_page):
         daily_max=scenario["daily_max"],
         weekly_hours={str(d): [list(scenario["hours"])] for d in range(7)},
         min_notice=60,
+        hours_source="members" if scenario["member_hours"] else "page",
     )
+    if scenario["member_hours"]:
+        for connection, own in zip((owner_conn, member_conn), scenario["own"], strict=True):
+            _own_hours(connection.user, *own)
     for connection, spans, kind in (
         (owner_conn, scenario["busy"][0], "busy"),
         (member_conn, scenario["busy"][1], "busy"),
@@ -207,8 +243,13 @@ def _arrange(scenario, owner_conn, member_conn, make_page):
 
 
 def _grid(page, scenario) -> list[datetime]:
-    rules = slots.page_rules(page, scenario["duration"])
-    return engine.candidate_starts(rules, window_start=BASE, window_end=BASE + timedelta(days=3))
+    """Every start some host's hours hold (each host's own hours, or the page's)."""
+    hosts = slots.page_hosts(page)
+    rules = slots.rules_for(page, scenario["duration"], hosts)
+    window = {"window_start": BASE, "window_end": BASE + timedelta(days=3)}
+    return sorted(
+        {start for host in hosts for start in engine.candidate_starts(rules.of(host), **window)}
+    )
 
 
 @pytest.mark.slow
@@ -217,7 +258,7 @@ def test_every_offered_slot_books_and_every_refused_time_is_not_offered(client, 
     now = datetime.now(UTC)
 
     @settings(
-        max_examples=40,
+        max_examples=60,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

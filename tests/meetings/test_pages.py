@@ -18,13 +18,14 @@ def _form(**fields):
         "kind": "one_on_one",
         "durations_text": "30, 60",
         "timezone": "Europe/Warsaw",
-        "monday": "09:00-12:00, 13:00-17:00",
-        "tuesday": "09:00-17:00",
-        "wednesday": "",
-        "thursday": "",
-        "friday": "10:00-14:00",
-        "saturday": "",
-        "sunday": "",
+        "hours-0-0-start": "09:00",
+        "hours-0-0-end": "12:00",
+        "hours-0-1-start": "13:00",
+        "hours-0-1-end": "17:00",
+        "hours-1-0-start": "09:00",
+        "hours-1-0-end": "17:00",
+        "hours-4-0-start": "10:00",
+        "hours-4-0-end": "14:00",
         "overrides_text": "2030-12-24: off\n2030-12-27: 10:00-12:00",
         "buffer_before": "10",
         "buffer_after": "5",
@@ -37,7 +38,13 @@ def _form(**fields):
         "allow_reschedule": "on",
         "allow_cancel": "on",
         "location": "",
+        "conferencing": "fixed",
         "video_link": "https://meet.example.com/ada",
+        "hours_source": "page",
+        "routing": "availability",
+        "reschedule_notice": "0",
+        "cancel_notice": "0",
+        "cancel_reason": "optional",
     }
     return {**data, **fields}
 
@@ -61,14 +68,14 @@ def test_creating_a_page_takes_the_meeting_url_and_every_rule(admin_client, admi
     assert (page.buffer_before, page.buffer_after, page.increment, page.daily_max) == (10, 5, 15, 4)
 
     edit = admin_client.get(f"/app/meetings/pages/{page.pk}/").content.decode()
-    assert "09:00-12:00, 13:00-17:00" in edit and "2030-12-24: off" in edit
+    assert 'name="hours-0-1-start" value="13:00"' in edit and "2030-12-24: off" in edit
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"monday": "9 to 5"}, "monday"),
-        ({"tuesday": "17:00-09:00"}, "tuesday"),
+        ({"hours-0-0-start": "9 to 5"}, "__all__"),
+        ({"hours-1-0-start": "17:00", "hours-1-0-end": "09:00"}, "__all__"),
         ({"durations_text": "thirty"}, "durations_text"),
         ({"durations_text": "0"}, "durations_text"),
         ({"overrides_text": "someday: off"}, "overrides_text"),
