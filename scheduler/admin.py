@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from scheduler.models import Account, Domain, User
+from scheduler.models import Account, Domain, OutgoingEmail, User
 
 
 @admin.register(Account)
@@ -37,3 +37,14 @@ class DomainAdmin(admin.ModelAdmin):
     list_filter = ["status", "verified"]
     readonly_fields = ["verification_token", "last_checked_at", "verified_at", "failing_since"]
     search_fields = ["hostname", "account__name"]
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """Where an operator sees what mail went out, what is waiting and why some failed."""
+
+    list_display = ["subject", "to", "kind", "state", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["to", "subject"]
+    readonly_fields = ["lease_owner", "lease_until", "last_error", "sent_at", "attempts"]
+    exclude = ["attachments"]
