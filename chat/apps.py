@@ -7,6 +7,9 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         from calendars import settings_page
+        from chat.panels import ConversationsPanel
         from chat.settings_section import ChatProfileSection
+        from crm import record
 
         settings_page.register(ChatProfileSection())
+        record.register(ConversationsPanel())

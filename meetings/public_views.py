@@ -25,6 +25,8 @@ from meetings.forms import BookingForm
 from meetings.models import Booking, SchedulingPage
 from meetings.visitor import VISITOR_COOKIE, VISITOR_SALT
 from scheduler import availability_cache
+from scheduler.csp import allow_framing, embed_origins
+from scheduler.csrf import csrf_protect_by_origin
 from scheduler.forms import timezone_choices
 
 MAX_RANGE_DAYS = 62
@@ -66,7 +68,12 @@ def page(request, slug: str):
         return HttpResponsePermanentRedirect(canonical)
     if not slots.pages_enabled(page):
         return render(request, "meetings/public/unavailable.html", {"page": page}, status=404)
+    # ?embed=1: the page without chrome, for an iframe on the account's allowed origins; it
+    # tells its parent about a booking with postMessage (README, "Embedding").
+    embed = request.GET.get("embed") == "1"
     context = {
+        "embed": embed,
+        "parent_origins": embed_origins(page.account) if embed else [],
         "page": page,
         "questions": page.questions,
         "durations": page.durations,
@@ -75,7 +82,8 @@ def page(request, slug: str):
         "remembered": bool(visitor.remembered(request)),
         "rescheduling": _rescheduling(page, request.GET.get("reschedule", "")),
     }
-    return render(request, "meetings/public/page.html", context)
+    response = render(request, "meetings/public/page.html", context)
+    return allow_framing(response, context["parent_origins"]) if embed else response
 
 
 @require_GET
@@ -178,6 +186,7 @@ def _limited(view):
     return wrapper
 
 
+@csrf_protect_by_origin  # an embedded page gets no CSRF cookie on another site
 @require_POST
 @_limited
 def book(request, slug: str):

@@ -30,4 +30,14 @@ document.addEventListener("DOMContentLoaded", () => {
       field.selectionStart = field.selectionEnd = start + text.length;
     });
   });
+
+  // "Copy" buttons copy the text of their target (the chat widget's snippet).
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(document.getElementById(button.dataset.copy).textContent);
+      button.textContent = "Copied";
+    });
+  });
 });
