@@ -246,7 +246,8 @@
   // --- Messages from the booking page and from the website ----------------------------------
   window.addEventListener("message", (event) => {
     const data = event.data || {};
-    if (event.origin === location.origin && event.source === $("booking-frame").contentWindow) {
+    const bookingFrame = $("booking-frame");
+    if (bookingFrame && event.origin === location.origin && event.source === bookingFrame.contentWindow) {
       if (data.type === "meeting-booked") {
         backToChat();
         poll(); // the conversation shows the booked time
@@ -288,8 +289,10 @@
     }
   });
   $("contact-form").addEventListener("submit", saveEmail);
-  if ($("book")) $("book").addEventListener("click", book);
-  $("back-to-chat").addEventListener("click", backToChat);
+  if ($("book")) {
+    $("book").addEventListener("click", book);
+    $("back-to-chat").addEventListener("click", backToChat);
+  }
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") poll();
   });
