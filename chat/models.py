@@ -37,7 +37,9 @@ class ChatProfile(models.Model):
     photo_url = models.URLField(
         max_length=500,
         blank=True,
-        validators=[URLValidator(schemes=["https"], message="Enter an https:// address.")],
+        validators=[
+            URLValidator(schemes=["https"], message="Enter an https:// address.", code="https")
+        ],
         help_text="An https:// address of a square picture; your initials when empty.",
     )
 
