@@ -28,6 +28,15 @@ class MessageForm(forms.Form):
         return body.strip()
 
 
+class ReplyForm(MessageForm):
+    """A team member's reply in the inbox."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].label = "Your reply"
+        self.fields["body"].error_messages["required"] = "Write your reply first."
+
+
 class VisitorContactForm(forms.Form):
     email = forms.EmailField(error_messages={"required": "Enter your email address."})
     name = forms.CharField(max_length=200, required=False, validators=[NO_CONTROL_CHARACTERS])

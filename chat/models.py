@@ -57,7 +57,9 @@ class ChatProfile(models.Model):
     @property
     def initials(self) -> str:
         words = [word for word in self.name.replace("@", " ").split() if word[:1].isalnum()]
-        return "".join(word[0] for word in words[:2]).upper() or "?"
+        if len(words) > 1:
+            words = [words[0], words[-1]]
+        return "".join(word[0] for word in words).upper() or "?"
 
     @property
     def booking_page(self) -> SchedulingPage | None:

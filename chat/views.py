@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from chat import services
-from chat.forms import AfterForm, MessageForm, ReadForm, WidgetSettingsForm
+from chat.forms import AfterForm, ReadForm, ReplyForm, WidgetSettingsForm
 from chat.models import Conversation
 from chat.payloads import message_json
 from meetings import urlrules
@@ -78,7 +78,7 @@ def _render_conversation(request, conversation: Conversation, form=None, status=
         "conversation": conversation,
         "chat_messages": rows,
         "last_id": rows[-1].pk if rows else 0,
-        "form": form or MessageForm(),
+        "form": form or ReplyForm(),
         "conversations": _listing(request),
         "current_id": conversation.pk,
     }
@@ -89,7 +89,7 @@ def _render_conversation(request, conversation: Conversation, form=None, status=
 @require_POST
 def reply(request, conversation_id: int):
     conversation = _conversation(request, conversation_id)
-    form = MessageForm(request.POST)
+    form = ReplyForm(request.POST)
     if not form.is_valid():
         return _render_conversation(request, conversation, form, status=400)
     services.post_reply(conversation, request.user, form.cleaned_data["body"])

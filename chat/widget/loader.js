@@ -24,6 +24,7 @@
   const flagKey = `meetings-chat:${key}`;
   const small = window.matchMedia("(max-width: 599px)");
   let frame = null;
+  let frameReady = false;
   let open = false;
   let size = "normal";
 
@@ -92,7 +93,7 @@
   }
 
   function tellFrame() {
-    if (frame && frame.contentWindow) frame.contentWindow.postMessage({ type: "chat:state", open }, appOrigin);
+    if (frameReady) frame.contentWindow.postMessage({ type: "chat:state", open, small: small.matches }, appOrigin);
   }
 
   function makeFrame() {
@@ -100,7 +101,10 @@
     frame = document.createElement("iframe");
     frame.title = "Chat";
     frame.src = frameUrl;
-    frame.addEventListener("load", tellFrame);
+    frame.addEventListener("load", () => {
+      frameReady = true;
+      tellFrame();
+    });
     root.append(frame);
     layout();
   }
@@ -119,7 +123,10 @@
   }
 
   button.addEventListener("click", () => setOpen(!open));
-  small.addEventListener("change", layout);
+  small.addEventListener("change", () => {
+    layout();
+    tellFrame();
+  });
 
   window.addEventListener("message", (event) => {
     if (!frame || event.source !== frame.contentWindow || event.origin !== appOrigin) return;

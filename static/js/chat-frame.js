@@ -19,6 +19,8 @@
     timer: null,
     polling: false,
     wroteOnce: false,
+    emailDismissed: false,
+    smallScreen: window.matchMedia("(max-width: 599px)").matches, // the loader tells, when framed
   };
 
   // --- The visitor id: the frame's cookie (read by the server) or this frame's storage ------
@@ -185,7 +187,7 @@
   }
 
   function askForEmail() {
-    $("contact-form").hidden = !(state.wroteOnce && !state.email);
+    $("contact-form").hidden = !(state.wroteOnce && !state.email && !state.emailDismissed);
   }
 
   async function saveEmail(event) {
@@ -194,7 +196,7 @@
     error.hidden = true;
     const { ok, data } = await call(root.dataset.contactUrl, {
       method: "POST",
-      body: { email: $("contact-email").value, name: $("contact-name").value, origin: parentOrigin },
+      body: { email: $("contact-email").value, origin: parentOrigin },
     });
     if (!ok) {
       error.textContent = firstError(data, "Your email could not be saved.");
@@ -209,11 +211,10 @@
   }
 
   // --- Booking a meeting --------------------------------------------------------------------
-  const smallScreen = window.matchMedia("(max-width: 599px)");
-
   async function book() {
-    // A new tab must be opened in the click itself, or browsers block it as a pop-up.
-    const tab = smallScreen.matches ? window.open("", "_blank") : null;
+    // On a small screen the page opens in a tab of its own. The tab must be opened in the
+    // click itself, or browsers block it as a pop-up.
+    const tab = state.smallScreen ? window.open("", "_blank") : null;
     const { ok, data } = await call(root.dataset.bookingUrl, { method: "POST", body: { origin: parentOrigin } });
     if (!ok) {
       if (tab) tab.close();
@@ -258,6 +259,7 @@
     if (data.type === "chat:state") {
       const opening = data.open && !state.open;
       state.open = Boolean(data.open);
+      state.smallScreen = Boolean(data.small);
       if (opening) {
         $("body").focus();
         scrollToEnd();
@@ -289,6 +291,11 @@
     }
   });
   $("contact-form").addEventListener("submit", saveEmail);
+  $("contact-dismiss").addEventListener("click", () => {
+    state.emailDismissed = true;
+    askForEmail();
+    $("body").focus();
+  });
   if ($("book")) {
     $("book").addEventListener("click", book);
     $("back-to-chat").addEventListener("click", backToChat);

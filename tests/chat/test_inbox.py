@@ -51,7 +51,7 @@ def test_an_empty_or_long_reply_is_a_400_with_the_form(client, widget, admin_use
     WidgetVisitor(client, widget.key).send("Hello?")
     conversation = Conversation.objects.get()
     client.force_login(admin_user)
-    for body, error in (("  ", "Write a message first."), ("x" * 2001, "at most 2000")):
+    for body, error in (("  ", "Write your reply first."), ("x" * 2001, "at most 2000")):
         response = client.post(reverse("chat:reply", args=[conversation.pk]), {"body": body})
         assert response.status_code == 400 and error in response.content.decode()
     assert not conversation.messages.filter(author=Message.Author.TEAM).exists()
