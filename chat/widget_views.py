@@ -130,13 +130,13 @@ def frame(request, key: str):
     profile = services.profile_of(owner)
     page = profile.meeting_page if profile is not None else None
     rules = presence.working_rules(page, owner.timezone if owner else "UTC")
-    now = presence.presence(rules, timezone.now())
+    there = presence.presence(rules, timezone.now())
     allowed = embed_origins(widget.account)
     context = {
         "widget": widget,
         "profile": profile,
         "team_name": profile.name if profile else widget.account.name,
-        "presence": now,
+        "presence": there,
         "booking_page": profile.booking_page if profile else None,
         "visitor_id": visitors.from_cookie(request) or "",
         "parent_origin": _parent_origin(widget, request.GET.get("origin")),

@@ -5,8 +5,9 @@
  *
  * It adds one element to the page: a launcher button in a shadow root (the page's CSS cannot
  * reach it) and, once needed, an iframe of the Meetings app where the chat itself lives. It
- * reads nothing from the page and stores one flag in this site's localStorage ("a
- * conversation exists", so that replies can be badged on the next page). No cookies, no
+ * reads nothing from the page. It keeps the visitor's chat id in this website's localStorage
+ * and hands it to the frame, because browsers that block third-party storage give the frame
+ * none: the id is random, per website, and means nothing anywhere else. No cookies, no
  * tracking, no framework, no build step.
  */
 (() => {
@@ -21,7 +22,8 @@
   const frameUrl = `${appOrigin}/chat/w/${encodeURIComponent(key)}/?origin=${encodeURIComponent(location.origin)}`;
   const color = /^#[0-9a-f]{3,8}$/i.test(script.getAttribute("data-color") || "")
     ? script.getAttribute("data-color") : "#0b7a75";
-  const flagKey = `meetings-chat:${key}`;
+  const storageKey = `meetings-chat:${key}`;
+  const VISITOR_RE = /^[A-Za-z0-9_-]{32}$/;
   const small = window.matchMedia("(max-width: 599px)");
   let frame = null;
   let frameReady = false;
@@ -92,8 +94,14 @@
     css(button, { display: open && small.matches ? "none" : "grid" });
   }
 
+  function storedVisitor() {
+    try { return localStorage.getItem(storageKey) || ""; } catch (error) { return ""; }
+  }
+
   function tellFrame() {
-    if (frameReady) frame.contentWindow.postMessage({ type: "chat:state", open, small: small.matches }, appOrigin);
+    if (!frameReady) return;
+    const message = { type: "chat:state", open, small: small.matches, visitor: storedVisitor() };
+    frame.contentWindow.postMessage(message, appOrigin);
   }
 
   function makeFrame() {
@@ -133,8 +141,8 @@
     const data = event.data || {};
     if (data.type === "chat:close") setOpen(false);
     else if (data.type === "chat:size") { size = data.size === "large" ? "large" : "normal"; layout(); }
-    else if (data.type === "chat:active") {
-      try { localStorage.setItem(flagKey, "1"); } catch (error) { /* no storage: no badge on later pages */ }
+    else if (data.type === "chat:visitor" && VISITOR_RE.test(data.id || "")) {
+      try { localStorage.setItem(storageKey, data.id); } catch (error) { /* no storage at all */ }
     } else if (data.type === "chat:unread") {
       const count = Math.max(0, Number(data.count) || 0);
       badge.textContent = count > 9 ? "9+" : String(count);
@@ -146,9 +154,7 @@
   function start() {
     document.body.append(host);
     // A visitor who chatted before gets the frame (hidden) at once, so a reply shows a badge.
-    let chatted = false;
-    try { chatted = localStorage.getItem(flagKey) === "1"; } catch (error) { chatted = false; }
-    if (chatted) makeFrame();
+    if (storedVisitor()) makeFrame();
   }
 
   if (document.body) start();

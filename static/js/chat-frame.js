@@ -23,20 +23,33 @@
     smallScreen: window.matchMedia("(max-width: 599px)").matches, // the loader tells, when framed
   };
 
-  // --- The visitor id: the frame's cookie (read by the server) or this frame's storage ------
+  // --- The visitor id ----------------------------------------------------------------------
+  // Kept in three places, whichever the browser allows: the frame's cookie (read by the server
+  // into data-visitor), the frame's own localStorage, and the website's localStorage, which the
+  // loader holds and passes here explicitly (a frame on another site gets no storage at all
+  // where third-party storage is blocked). All of them are per website: nothing crosses sites.
+  const VISITOR_RE = /^[A-Za-z0-9_-]{32}$/;
+
   function loadVisitor() {
     try { return localStorage.getItem(storageKey) || ""; } catch (error) { return ""; }
   }
 
   function storeVisitor(id) {
-    try { localStorage.setItem(storageKey, id); } catch (error) { /* storage blocked: the cookie remains */ }
+    try { localStorage.setItem(storageKey, id); } catch (error) { /* blocked: the website keeps it */ }
+    tellParent({ type: "chat:visitor", id });
   }
 
   function keepVisitor(id) {
     if (!id || id === state.visitor) return;
     state.visitor = id;
     storeVisitor(id);
-    tellParent({ type: "chat:active" });
+  }
+
+  function adoptVisitor(id) {
+    if (state.visitor || !VISITOR_RE.test(id || "")) return;
+    state.visitor = id;
+    storeVisitor(id);
+    poll();
   }
 
   // --- The website around the frame ---------------------------------------------------------
@@ -257,6 +270,7 @@
     }
     if (!parentOrigin || event.origin !== parentOrigin || event.source !== window.parent) return;
     if (data.type === "chat:state") {
+      adoptVisitor(data.visitor);
       const opening = data.open && !state.open;
       state.open = Boolean(data.open);
       state.smallScreen = Boolean(data.small);

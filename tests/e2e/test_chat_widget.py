@@ -90,6 +90,13 @@ def test_a_visitor_chats_gets_a_reply_and_books_from_the_chat(
     expect(reply).to_have_text("We do! <i>Want</i> to talk?")
     assert chat.locator("#messages i").count() == 0
 
+    # The conversation survives a new page: Chromium's fresh contexts block third-party
+    # storage, so the id comes back from the website's own storage through the loader.
+    visitor.reload()
+    visitor.get_by_role("button", name="Open chat").click()
+    expect(chat.locator(".from-team .bubble").last).to_have_text("We do! <i>Want</i> to talk?")
+    assert Conversation.objects.count() == 1
+
     # "Book a meeting" opens the booking page inside the widget.
     chat.get_by_role("button", name="Book a meeting").click()
     booking = chat.frame_locator("iframe[title='Book a meeting']")
