@@ -35,7 +35,8 @@ OBSERVER = """() => {
   const stamp = () => document.querySelectorAll(".from-team .bubble").forEach((bubble) => {
     if (!(bubble.textContent in window.__seen)) window.__seen[bubble.textContent] = Date.now();
   });
-  new MutationObserver(stamp).observe(document.getElementById("messages"), { childList: true, subtree: true });
+  const messages = document.getElementById("messages");
+  new MutationObserver(stamp).observe(messages, { childList: true, subtree: true });
 }"""
 
 
