@@ -271,14 +271,19 @@ def booking_link(request, key: str):
 def book(request, key: str, token: str):
     """The chat's scheduling page behind a booking link (GET), and its booking (POST)."""
     widget = _widget(key)
+    # Framed by the chat frame, itself framed by the account's website: both must be allowed.
+    framers = ["'self'", *embed_origins(widget.account)]
     found = chat_booking.read_link(widget, token)
     if found is None:
-        return render(request, "chat/link_expired.html", status=404)
+        response = render(request, "chat/link_expired.html", status=404)
+        return allow_framing(response, framers)
     conversation, page = found
     if request.method == "POST":
         return _book(request, widget, conversation, page)
     if not slots.pages_enabled(page):
-        return render(request, "meetings/public/unavailable.html", {"page": page}, status=404)
+        context = {"page": page, "embed": True}
+        response = render(request, "meetings/public/unavailable.html", context, status=404)
+        return allow_framing(response, framers)
     first_name, _, last_name = conversation.visitor_name.partition(" ")
     context = {
         "embed": True,
@@ -298,8 +303,7 @@ def book(request, key: str, token: str):
         "rescheduling": None,
     }
     response = render(request, "meetings/public/page.html", context)
-    # Framed by the chat frame, itself framed by the account's website: both must be allowed.
-    return allow_framing(response, ["'self'", *embed_origins(widget.account)])
+    return allow_framing(response, framers)
 
 
 def _book(request, widget, conversation, page) -> JsonResponse:

@@ -132,6 +132,8 @@ def test_a_booking_link_expires_and_cannot_be_forged(client, widget, chat_link, 
     with time_machine.travel("2030-01-07 10:01 +00:00", tick=False):
         expired = client.get(url)
         assert expired.status_code == 404 and b"expired" in expired.content
+        # Shown inside the widget, so framed like the booking page.
+        assert f"frame-ancestors 'self' {WEBSITE}" in expired["Content-Security-Policy"]
         assert visitor.post("book", booking_payload(), args=[token]).status_code == 404
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.get(reverse("chat_widget:book", args=[widget.key, forged])).status_code == 404
