@@ -104,32 +104,34 @@ def start_gunicorn(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
         check=True,
     )
     port = free_port()
+    # The production settings (scheduler/gunicorn_conf.py), as `make run` and the image use.
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "scheduler.wsgi:application",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "--threads",
-            "4",
+            "--config",
+            "scheduler/gunicorn_conf.py",
             "--log-level",
             "warning",
+            "scheduler.wsgi:application",
         ],
         cwd=ROOT,
-        env=env,
+        env={
+            **env,
+            "WEB_BIND": f"127.0.0.1:{port}",
+            "WEB_WORKERS": str(workers),
+            "WEB_ACCESS_LOG": "0",
+        },
     )
     base = f"http://127.0.0.1:{port}"
     import requests
 
-    for _ in range(200):
+    for _ in range(600):
         try:
-            requests.get(base + "/robots.txt", timeout=1)
+            requests.get(base + "/robots.txt", timeout=5)
             return server, base
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still booting
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start")
 
@@ -250,7 +252,9 @@ def main() -> None:
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "CELERY_TASK_ALWAYS_EAGER": "0",
-            "BOOKING_RATE_LIMIT": "100000/m",  # one client address books for everyone here
+            # One client address books and asks for everyone here.
+            "BOOKING_RATE_LIMIT": "100000/m",
+            "SLOTS_RATE_LIMIT": "10000000/m",
         }
         server, base = start_gunicorn(env, args.gunicorn_workers)
         today = datetime.now(UTC).date()

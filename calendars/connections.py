@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from calendars import busy
 from calendars.models import Calendar, CalendarConnection
 from calendars.providers import get_provider
 from calendars.providers.base import CalendarProvider, ProviderError, RemoteCalendar
@@ -119,6 +120,7 @@ def _store_calendars(connection: CalendarConnection, remote: list[RemoteCalendar
 
     Returns the calendars that just lost access.
     """
+    counted = busy.availability_calendar_ids(connection.user_id)
     known = {c.remote_id: c for c in connection.calendars.all()}
     listed = {item.id for item in remote}
     for item in remote:
@@ -135,6 +137,8 @@ def _store_calendars(connection: CalendarConnection, remote: list[RemoteCalendar
     for calendar in lost:
         calendar.is_active = False
         calendar.save(update_fields=["is_active"])
+    if busy.availability_calendar_ids(connection.user_id) != counted:
+        busy.refresh(connection.user_id)  # a calendar came back, went, or is new
     return lost
 
 
@@ -145,8 +149,10 @@ def lose_calendars(lost: list[Calendar]) -> None:
         if calendar.is_active:
             calendar.is_active = False
             calendar.save(update_fields=["is_active"])
-    if lost:
-        availability_cache.bump({calendar.connection.user_id for calendar in lost})
+    users = {calendar.connection.user_id for calendar in lost}
+    for user_id in users:
+        busy.refresh(user_id)
+    availability_cache.bump(users)
     for calendar in lost:
         calendar_access_lost.send(sender=Calendar, calendar_id=calendar.pk)
 
@@ -175,6 +181,7 @@ def disconnect(connection: CalendarConnection) -> None:
     with transaction.atomic():
         availability_cache.bump([user_id])
         connection.delete()
+        busy.refresh(user_id)
         connection_removed.send(
             sender=CalendarConnection, user_id=user_id, connection_id=connection_id
         )

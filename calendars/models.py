@@ -122,7 +122,9 @@ class Calendar(models.Model):
     # Push channel (Google watch channel / Graph subscription) while one is open.
     channel_id = models.CharField(max_length=255, blank=True, default="")
     channel_resource_id = models.CharField(max_length=1024, blank=True, default="")
-    channel_token = models.CharField(max_length=128, blank=True, default="")
+    # Only a keyed hash of the channel's secret is kept (calendars.push.token_digest): a
+    # database dump cannot be used to forge push notifications.
+    channel_token_hash = models.CharField(max_length=128, blank=True, default="")
     channel_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
@@ -147,7 +149,7 @@ class Calendar(models.Model):
 
     def watch_channel(self) -> WatchChannel:
         return WatchChannel(
-            self.channel_id, self.channel_resource_id, self.channel_expires_at, self.channel_token
+            self.channel_id, self.channel_resource_id, self.channel_expires_at
         )
 
 
@@ -230,3 +232,25 @@ class CalendarWrite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key} ({self.state})"
+
+
+class BusyDay(models.Model):
+    """A user's busy time on one UTC day, merged across their availability calendars ahead of
+    time (calendars.busy): what scheduling pages read instead of the events. Kept up to date in
+    the same transaction as every change of the mirror it is made from."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="busy_days"
+    )
+    day = models.DateField()
+    # Merged, sorted intervals clipped to the day: array('q') of start, end, start, end...
+    # in POSIX microseconds.
+    blocks = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="busy_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"

@@ -37,10 +37,58 @@ class UnresolvableHost(ValueError):
     """The URL's host name does not resolve (a typo, or DNS is down): nothing was checked."""
 
 
+# An allow-list: an address is public only when it is globally routable unicast by the IANA
+# special-purpose registries (https://www.iana.org/assignments/iana-ipv4-special-registry,
+# https://www.iana.org/assignments/iana-ipv6-special-registry) *and* outside every block
+# below. `ipaddress.is_global` alone lets through forms that embed or tunnel to an IPv4
+# address (`::a.b.c.d`, NAT64 64:ff9b::/96, 6to4 2002::/16, Teredo 2001::/32) and
+# deprecated site-local addresses: a user could reach 127.0.0.1 through them.
+IPV4_REFUSED = [
+    ipaddress.ip_network(block)
+    for block in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",  # private
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local (cloud metadata services live here)
+        "172.16.0.0/12",  # private
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation
+        "192.31.196.0/24",  # AS112-v4
+        "192.52.193.0/24",  # AMT
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast
+        "192.168.0.0/16",  # private
+        "192.175.48.0/24",  # direct delegation AS112
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation
+        "203.0.113.0/24",  # documentation
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the limited broadcast address
+    )
+]
+IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+IPV6_REFUSED = [
+    ipaddress.ip_network(block)
+    for block in (
+        "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID...
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4: tunnels to an embedded IPv4 address
+        "3fff::/20",  # documentation
+    )
+]
+# Outside 2000::/3 and so refused as well: ::/128, ::1, IPv4-compatible ::/96, IPv4-mapped
+# ::ffff:0:0/96, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, discard 100::/64, ULA fc00::/7,
+# link-local fe80::/10, site-local fec0::/10, multicast ff00::/8.
+
+
 def _is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    return address.is_global and not address.is_multicast
+    if isinstance(address, ipaddress.IPv4Address):
+        refused = any(address in block for block in IPV4_REFUSED)
+    else:
+        refused = address not in IPV6_GLOBAL_UNICAST or any(
+            address in block for block in IPV6_REFUSED
+        )
+    return not refused and address.is_global
 
 
 def resolve(host: str, port: int) -> list[Address]:

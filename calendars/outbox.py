@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from calendars import connections, notifications
+from calendars import busy, connections, notifications
 from calendars.models import Calendar, CalendarConnection, CalendarWrite, Event
 from calendars.providers.base import (
     Attendee,
@@ -98,7 +99,7 @@ def _event(write: CalendarWrite) -> EventWrite:
 # A write's lease is renewed while its provider call runs; a worker that dies mid-write frees
 # it within this many seconds, and the sweeper sends it again (the idempotency key makes the
 # second attempt find the event the first one created).
-LEASE_SECONDS = 15
+LEASE_SECONDS = 10
 
 
 @shared_task(name="calendars.tasks.send_calendar_write")
@@ -221,18 +222,23 @@ def write_through(write: CalendarWrite, remote_id: str) -> None:
     sync: a deleted event stops blocking its time at once (a cancelled booking's time is
     offered again), a moved one blocks its new time. The next sync confirms or corrects it."""
     mirror = Event.objects.filter(calendar_id=write.calendar_id)
+    user_id = write.connection.user_id
     if write.action == Action.DELETE:
-        deleted, _ = mirror.filter(app_key=write.key).delete()
-        if remote_id:
-            deleted += mirror.filter(remote_id=remote_id).delete()[0]
-        if deleted:
-            availability_cache.bump([write.connection.user_id])
+        gone = mirror.filter(Q(app_key=write.key) | Q(remote_id=remote_id or write.key))
+        spans = list(gone.values_list("start", "end"))
+        if spans:
+            gone.delete()
+            busy.refresh(user_id, spans)
+            availability_cache.bump([user_id])
         return
     if write.action == Action.UPDATE and remote_id and write.payload:
         event = _event(write)
-        moved = mirror.filter(remote_id=remote_id).update(start=event.start, end=event.end)
-        if moved:
-            availability_cache.bump([write.connection.user_id])
+        moving = mirror.filter(remote_id=remote_id)
+        spans = list(moving.values_list("start", "end"))
+        if spans:
+            moving.update(start=event.start, end=event.end)
+            busy.refresh(user_id, [*spans, (event.start, event.end)])
+            availability_cache.bump([user_id])
 
 
 def _perform(client, write: CalendarWrite) -> str:

@@ -8,10 +8,12 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from hmac import compare_digest
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from calendars.models import Calendar
 from calendars.providers.base import CalendarProvider, ProviderError
@@ -55,13 +57,39 @@ def ensure_channel(client: CalendarProvider, calendar: Calendar) -> bool:
         )
         return False
     calendar.channel_id, calendar.channel_resource_id = channel.id, channel.resource_id
-    calendar.channel_token, calendar.channel_expires_at = channel.token, channel.expires_at
+    calendar.channel_token_hash = token_digest(channel.token)
+    calendar.channel_expires_at = channel.expires_at
     calendar.save(
-        update_fields=["channel_id", "channel_resource_id", "channel_token", "channel_expires_at"]
+        update_fields=[
+            "channel_id",
+            "channel_resource_id",
+            "channel_token_hash",
+            "channel_expires_at",
+        ]
     )
     if old is not None:
         stop_channel(client, old)
     return True
+
+
+TOKEN_SALT = "calendars.push.channel-token"  # noqa: S105 - an HMAC salt, not a secret
+
+
+def token_digest(token: str, secret: str | None = None) -> str:
+    """The keyed hash stored in place of a channel's secret token."""
+    return salted_hmac(TOKEN_SALT, token, secret=secret, algorithm="sha256").hexdigest()
+
+
+def token_matches(calendar: Calendar, token: str) -> bool:
+    """Does a notification's token belong to the calendar's channel? Constant time, and
+    tokens hashed under a SECRET_KEY being rotated out (SECRET_KEY_FALLBACKS) still match."""
+    if not calendar.channel_token_hash or not token:
+        return False
+    secrets_ = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(
+        compare_digest(calendar.channel_token_hash, token_digest(token, secret))
+        for secret in secrets_
+    )
 
 
 def stop_channel(client: CalendarProvider, channel) -> None:

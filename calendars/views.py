@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from calendars import connections, settings_page, sync
+from calendars import busy, connections, settings_page, sync
 from calendars.forms import ConnectionOptionsForm, ExchangeConnectForm
 from calendars.models import Calendar, CalendarConnection, Provider
 from calendars.providers.base import (
@@ -83,6 +83,7 @@ def _save_options(form: ConnectionOptionsForm) -> None:
         if calendar.for_availability != wanted:
             calendar.for_availability = wanted
             calendar.save(update_fields=["for_availability"])
+    busy.refresh(connection.user_id)
     # Newly chosen calendars need their events mirrored before pages can rely on them.
     sync.queue_sync(connection.pk)
     availability_cache.bump([connection.user_id])

@@ -3,13 +3,12 @@ channel's secret and makes the connection due for a sync at once; nothing else."
 
 import json
 import logging
-from secrets import compare_digest
 
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calendars import sync
+from calendars import push, sync
 from calendars.models import Calendar
 
 logger = logging.getLogger(__name__)
@@ -17,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 def _calendar_for(channel_id: str, token: str) -> Calendar | None:
     calendar = Calendar.objects.filter(channel_id=channel_id).exclude(channel_id="").first()
-    if calendar is None or not compare_digest(calendar.channel_token, token or ""):
+    if calendar is None or not push.token_matches(calendar, token or ""):
         return None
     return calendar
 

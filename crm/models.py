@@ -162,12 +162,15 @@ class EmailTemplate(models.Model):
 
 class SentEmail(models.Model):
     """An email sent to a contact from their record, as it was sent: it is on the contact's
-    timeline even after its template changes or is deleted."""
+    timeline even after its template changes or is deleted. Delivery is the mail outbox's
+    (scheduler.mail): `outgoing` says whether it went out."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Not sent"
+
+    _DELIVERY = {"pending": Status.QUEUED, "sent": Status.SENT, "failed": Status.FAILED}
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sent_emails")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
@@ -180,13 +183,29 @@ class SentEmail(models.Model):
     to_email = models.EmailField(max_length=254)
     subject = models.CharField(max_length=255)
     body = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
+    outgoing = models.OneToOneField(
+        "scheduler.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email}"
+
+    @property
+    def status(self) -> str:
+        state = self.outgoing.state if self.outgoing else "failed"
+        return self._DELIVERY.get(state, self.Status.FAILED)
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def error(self) -> str:
+        return self.outgoing.last_error if self.outgoing else ""
+
+    @property
+    def sent_at(self):
+        return self.outgoing.sent_at if self.outgoing else None

@@ -2,20 +2,18 @@
 
 An email is filled in when the user sends it (meeting links resolved to the page's current
 address), stored as a SentEmail on the contact's timeline in the same transaction, and
-handed to the mail backend by a Celery task after commit, with retries.
+sent through the mail outbox (scheduler.mail): after commit, retried with backoff.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
 
 from crm import links, placeholders
 from crm.models import Contact, EmailTemplate, SentEmail
+from scheduler import mail
 from scheduler.models import User
 
 
@@ -68,10 +66,15 @@ def send_templated_email(sender: User, contact: Contact, template: EmailTemplate
     rendered = render(template, contact, sender)
     if rendered.problems:
         raise CannotSend(rendered.problems)
-    from crm.tasks import send_sales_email
-
     with transaction.atomic():
-        email = SentEmail.objects.create(
+        outgoing = mail.queue(
+            contact.email,
+            rendered.subject[:255],
+            rendered.body,
+            kind="crm.sales_email",
+            reply_to=sender.email,
+        )
+        return SentEmail.objects.create(
             account_id=sender.account_id,
             contact=contact,
             sender=sender,
@@ -79,31 +82,5 @@ def send_templated_email(sender: User, contact: Contact, template: EmailTemplate
             to_email=contact.email,
             subject=rendered.subject[:255],
             body=rendered.body,
+            outgoing=outgoing,
         )
-        send_sales_email.delay_on_commit(email.pk)
-    return email
-
-
-def deliver(email_id: int) -> None:
-    """Hand a queued email to the mail backend; a retry after a crash never sends twice
-    what was already marked sent."""
-    with transaction.atomic():
-        email = SentEmail.objects.select_for_update().select_related("sender").get(pk=email_id)
-        if email.status == SentEmail.Status.SENT:
-            return
-        message = EmailMessage(
-            email.subject,
-            email.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[email.to_email],
-            reply_to=[email.sender.email],
-        )
-        message.send()
-        email.status, email.sent_at, email.error = SentEmail.Status.SENT, timezone.now(), ""
-        email.save(update_fields=["status", "sent_at", "error"])
-
-
-def mark_failed(email_id: int, reason: str) -> None:
-    SentEmail.objects.filter(pk=email_id).exclude(status=SentEmail.Status.SENT).update(
-        status=SentEmail.Status.FAILED, error=reason[:1000]
-    )

@@ -9,7 +9,10 @@ class MeetingsConfig(AppConfig):
         from calendars import settings_page
         from crm import links
         from meetings.crm_links import SchedulingPageLinks
+        from meetings.receivers import on_availability_changed
         from meetings.settings_section import MeetingLinksSection
+        from scheduler.availability_cache import availability_changed
 
         settings_page.register(MeetingLinksSection())
         links.register(SchedulingPageLinks())
+        availability_changed.connect(on_availability_changed, dispatch_uid="meetings.pages")

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,13 +61,16 @@ __all__ = [
     "RoundRobinSlot",
     "Rules",
     "Slot",
+    "Timeline",
     "WorkingHours",
     "candidate_starts",
     "explain",
     "free_slots",
+    "from_micros",
     "group_slots",
     "pick_round_robin_host",
     "round_robin_slots",
+    "to_micros",
 ]
 
 MemberId: TypeAlias = int | str
@@ -78,6 +82,16 @@ _DayHours: TypeAlias = tuple[tuple[timedelta, timedelta], ...]
 DAY = timedelta(days=1)
 ZERO = timedelta(0)
 _MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(moment: datetime) -> int:
+    """An aware datetime as whole microseconds since the POSIX epoch (exact, unlike floats)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,6 +133,42 @@ class Booking:
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", _require_aware(self.start, "start"))
         object.__setattr__(self, "end", _require_aware(self.end, "end"))
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Busy time merged ahead of time: sorted, disjoint ``[starts[i], ends[i])`` in POSIX
+    microseconds (`to_micros`). The fast form of many `BusyInterval`s (no labels): what a
+    precomputed busy-time store hands the engine."""
+
+    starts: Sequence[int] = ()
+    ends: Sequence[int] = ()
+
+    @classmethod
+    def merge(cls, intervals: Iterable[BusyInterval | Booking]) -> Timeline:
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted(
+            (to_micros(i.start), to_micros(i.end)) for i in intervals if i.end > i.start
+        ):
+            if ends and start <= ends[-1]:
+                ends[-1] = max(ends[-1], end)
+            else:
+                starts.append(start)
+                ends.append(end)
+        return cls(starts, ends)
+
+    def overlapping(self, start: datetime, end: datetime) -> list[BusyInterval]:
+        """The busy intervals overlapping ``[start, end)``, as labelled intervals."""
+        low, high = to_micros(start), to_micros(end)
+        index = bisect.bisect_right(self.ends, low)
+        found = []
+        while index < len(self.starts) and self.starts[index] < high:
+            found.append(
+                BusyInterval(from_micros(self.starts[index]), from_micros(self.ends[index]))
+            )
+            index += 1
+        return found
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -269,6 +319,7 @@ class Member:
     rules: Rules
     busy: Sequence[BusyInterval] = ()
     bookings: Sequence[Booking] = ()
+    timeline: Timeline | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,6 +416,26 @@ def _day_starts(rules: Rules, day: date) -> list[datetime]:
     ]
 
 
+def _day_starts_micros(rules: Rules, day: date) -> list[int]:
+    """`_day_starts` in POSIX microseconds, computed by arithmetic where it can be.
+
+    Within a working interval whose real length equals its wall-clock length no clock change
+    happens, so the grid is the interval's first instant plus multiples of the increment (the
+    overwhelming case); an interval with a change inside goes through `_grid`, which resolves
+    every wall-clock time as the module docstring says.
+    """
+    increment = rules.increment // _MICROSECOND
+    duration = rules.duration // _MICROSECOND
+    starts: list[int] = []
+    for interval in _working_intervals(rules, day):
+        first, last = to_micros(interval.start), to_micros(interval.end)
+        if last - first != (interval.end_offset - interval.start_offset) // _MICROSECOND:
+            starts += [to_micros(start) for start in _grid(rules, interval)]
+        elif last - first >= duration:
+            starts += range(first, last - duration + 1, increment)
+    return starts
+
+
 def _days(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:
@@ -423,31 +494,55 @@ def _is_full(rules: Rules, counts: Counter[date], day: date) -> bool:
     return rules.daily_maximum is not None and counts[day] >= rules.daily_maximum
 
 
+def _merge(spans: Iterable[tuple]) -> Iterator[tuple]:
+    """Sorted (start, end) pairs, overlapping or touching ones merged."""
+    current = None
+    for start, end in spans:
+        if current is not None and start <= current[1]:
+            if end > current[1]:
+                current = (current[0], end)
+        else:
+            if current is not None:
+                yield current
+            current = (start, end)
+    if current is not None:
+        yield current
+
+
 class _Blockers:
-    """Busy events and bookings, widened by the buffers and merged, for O(log n) lookups.
+    """Busy time and bookings, widened by the buffers and merged, for O(log n) lookups, in
+    POSIX microseconds.
 
     A slot [s, e) is blocked by [a, b) when a < e + buffer_after and b > s - buffer_before, that
     is when [s, e) overlaps [a - buffer_after, b + buffer_before).
     """
 
-    def __init__(self, rules: Rules, intervals: Iterable[BusyInterval | Booking]) -> None:
+    def __init__(
+        self,
+        rules: Rules,
+        intervals: Iterable[BusyInterval | Booking],
+        timeline: Timeline | None = None,
+    ) -> None:
+        # Widen and merge the events as datetimes (comparisons are cheap), convert only what
+        # is left, then fold in the timeline, which is merged already.
         widened = sorted(
             (item.start - rules.buffer_after, item.end + rules.buffer_before)
             for item in intervals
             if item.end > item.start
         )
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        for start, end in widened:
-            if ends and start <= ends[-1]:
-                ends[-1] = max(ends[-1], end)
-            else:
-                starts.append(start)
-                ends.append(end)
-        self._starts = starts
-        self._ends = ends
+        spans = [(to_micros(start), to_micros(end)) for start, end in _merge(widened)]
+        if timeline is not None:
+            after = rules.buffer_after // _MICROSECOND
+            before = rules.buffer_before // _MICROSECOND
+            widened_timeline = [
+                (start - after, end + before)
+                for start, end in zip(timeline.starts, timeline.ends, strict=True)
+            ]
+            spans = list(_merge(heapq.merge(spans, widened_timeline)))
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
 
-    def blocks(self, start: datetime, end: datetime) -> bool:
+    def blocks(self, start: int, end: int) -> bool:
         index = bisect.bisect_right(self._ends, start)
         return index < len(self._starts) and self._starts[index] < end
 
@@ -464,13 +559,14 @@ def free_slots(
     now: datetime,
     busy: Iterable[BusyInterval] = (),
     bookings: Iterable[Booking] = (),
+    timeline: Timeline | None = None,
 ) -> list[Slot]:
     """Bookable slots starting in ``[window_start, window_end)``, sorted by start.
 
     Each slot lies inside working hours, is aligned to the increment, starts at or after
     ``now + minimum_notice`` and before the advance horizon, keeps the buffers clear of every
-    busy event and booking, and falls on a local day under the daily maximum. A start is offered
-    exactly when `explain` returns no reason for it.
+    busy event, `timeline` interval and booking, and falls on a local day under the daily
+    maximum. A start is offered exactly when `explain` returns no reason for it.
     """
     now = _require_aware(now, "now")
     bookings = list(bookings)
@@ -482,16 +578,18 @@ def free_slots(
     if high <= low:
         return []
     zone = rules.zone
-    blockers = _Blockers(rules, [*busy, *bookings])
+    blockers = _Blockers(rules, [*busy, *bookings], timeline)
     counts = _booking_counts(rules, bookings)
+    duration = rules.duration // _MICROSECOND
+    low_us, high_us = to_micros(low), to_micros(high)
     slots = []
     for day in _days(_local_date(low, zone), _local_date(high, zone)):
         if _is_full(rules, counts, day):
             continue
-        for start in _day_starts(rules, day):
-            end = start + rules.duration
-            if low <= start < high and not blockers.blocks(start, end):
-                slots.append(Slot(start, end))
+        for start in _day_starts_micros(rules, day):
+            end = start + duration
+            if low_us <= start < high_us and not blockers.blocks(start, end):
+                slots.append(Slot(from_micros(start), from_micros(end)))
     return slots
 
 
@@ -502,6 +600,7 @@ def explain(
     now: datetime,
     busy: Iterable[BusyInterval] = (),
     bookings: Iterable[Booking] = (),
+    timeline: Timeline | None = None,
 ) -> list[Reason]:
     """Every reason why a slot starting at `start` is not offered; [] when it is offered.
 
@@ -509,6 +608,11 @@ def explain(
     meant for one start time at a time (a booking attempt, a support question), not for pages.
     """
     start = _require_aware(start, "start")
+    if timeline is not None:
+        near = timeline.overlapping(
+            start - rules.buffer_before, start + rules.duration + rules.buffer_after
+        )
+        busy = [*busy, *near]
     now = _require_aware(now, "now")
     bookings = list(bookings)
     end = start + rules.duration
@@ -699,6 +803,7 @@ def _member_slots(
         now=now,
         busy=member.busy,
         bookings=member.bookings,
+        timeline=member.timeline,
     )
 
 

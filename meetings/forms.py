@@ -1,5 +1,4 @@
 import re
-import zoneinfo
 from datetime import datetime, timedelta
 
 from django import forms
@@ -8,60 +7,76 @@ from django.utils import timezone
 
 from meetings.booking import Visitor
 from meetings.models import SLUG_PATTERN, SchedulingPage
-from scheduler import availability_cache
-
-
-class AwareDateTimeField(forms.Field):
-    """An ISO 8601 time that must carry its UTC offset (the visitor's clock is not ours)."""
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise forms.ValidationError(
-                "Use an ISO 8601 time such as 2026-03-02T09:00:00-05:00."
-            ) from None
-        if parsed.tzinfo is None:
-            raise forms.ValidationError("The time needs its UTC offset, e.g. +01:00.")
-        return parsed
-
+from scheduler import availability_cache, inputs
 
 NO_CONTROL_CHARACTERS = RegexValidator(
     r"^[^\x00-\x1f\x7f]*$", "Use letters, spaces and punctuation only (no line breaks)."
 )
-# Bookings happen within a human horizon; dates far beyond it cannot even be computed with.
-BOOKABLE_PAST, BOOKABLE_FUTURE = timedelta(days=1), timedelta(days=3650)
 
 
-class BookingForm(forms.Form):
-    start = AwareDateTimeField()
-    duration = forms.IntegerField(required=False)
-    timezone = forms.CharField(max_length=64)
-    first_name = forms.CharField(max_length=100, validators=[NO_CONTROL_CHARACTERS])
-    last_name = forms.CharField(max_length=100, validators=[NO_CONTROL_CHARACTERS])
-    email = forms.EmailField()
-    answers = forms.JSONField(required=False)
+class RescheduleForm(forms.Form):
+    """`POST /meetings/manage/<token>/reschedule`."""
+
+    start = inputs.AwareDateTimeField()
+
+
+class SlotsQueryForm(forms.Form):
+    """`GET /meetings/<slug>/slots`: a window of local days, a time zone, a duration."""
+
+    MAX_RANGE_DAYS = 62
+
+    start = forms.DateField(input_formats=["%Y-%m-%d"])
+    end = forms.DateField(input_formats=["%Y-%m-%d"])
+    tz = inputs.TimezoneNameField(required=False)
+    duration = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
 
     def __init__(self, data, *, page: SchedulingPage):
         super().__init__(data)
         self.page = page
 
-    def clean_start(self) -> datetime:
-        start = self.cleaned_data["start"]
-        now = timezone.now()
-        if not now - BOOKABLE_PAST <= start <= now + BOOKABLE_FUTURE:
-            raise forms.ValidationError("This time is not offered.")
-        return start
+    def clean_start(self):
+        first = self.cleaned_data["start"]
+        if not inputs.sane_day(first):
+            raise forms.ValidationError("start must be within a year ago and ten years ahead.")
+        return first
 
-    def clean_timezone(self) -> str:
-        name = self.cleaned_data["timezone"]
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise forms.ValidationError("Unknown time zone.") from None
-        return name
+    def clean_duration(self) -> int:
+        duration = self.cleaned_data.get("duration") or self.page.durations[0]
+        if duration not in self.page.durations:
+            offered = ", ".join(str(d) for d in self.page.durations)
+            raise forms.ValidationError(f"Offered durations: {offered} minutes.")
+        return duration
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("start"), data.get("end")
+        limit = self.MAX_RANGE_DAYS
+        if first and last and not first <= last <= first + timedelta(days=limit):
+            self.add_error("end", f"end must be on or after start, and at most {limit} days later.")
+        data["tz"] = data.get("tz") or self.page.timezone
+        return data
+
+
+def _text(max_length: int, **kwargs) -> forms.CharField:
+    """A one-line text field a visitor fills in: storable as it is, no line breaks."""
+    return forms.CharField(
+        max_length=max_length, validators=[inputs.validate_text, NO_CONTROL_CHARACTERS], **kwargs
+    )
+
+
+class BookingForm(forms.Form):
+    start = inputs.AwareDateTimeField()
+    duration = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    timezone = inputs.TimezoneNameField()
+    first_name = _text(100)
+    last_name = _text(100)
+    # RFC 5321: an address (and the column that stores it) holds at most 254 characters.
+    email = forms.EmailField(max_length=254)
+    answers = forms.JSONField(required=False)
+
+    def __init__(self, data, *, page: SchedulingPage):
+        super().__init__(data)
+        self.page = page
 
     def clean_duration(self) -> int:
         duration = self.cleaned_data.get("duration") or self.page.durations[0]
@@ -77,7 +92,11 @@ class BookingForm(forms.Form):
         clean = {}
         for question in self.page.questions:
             label = question["label"]
-            answer = str(answers.get(label, "")).strip()[:2000]
+            answer = str(answers.get(label, "")).strip()
+            if len(answer) > 2000:
+                raise forms.ValidationError(f"Keep the answer to “{label}” under 2000 characters.")
+            if problem := inputs.text_problem(answer):
+                raise forms.ValidationError(problem)
             if question.get("required") and not answer:
                 raise forms.ValidationError(f"Please answer: {label}")
             if answer:
@@ -178,6 +197,7 @@ class PageForm(forms.ModelForm):
         from scheduler.forms import timezone_choices
 
         self.user = user
+        self._original_slug = self.instance.slug or ""
         self.fields["timezone"] = forms.ChoiceField(choices=timezone_choices, initial=user.timezone)
         self.fields["slug"].required = False
         self.fields["slug"].help_text = "Left empty, it comes from your meeting URL."
@@ -253,6 +273,10 @@ class PageForm(forms.ModelForm):
                 raise forms.ValidationError(
                     f"“{line}” does not start with a date like 2026-12-24."
                 ) from None
+            if not inputs.sane_day(day_value):
+                raise forms.ValidationError(
+                    f"“{line}”: pick a date within a year ago and ten years ahead."
+                )
             hours = hours.strip()
             overrides[day_value.isoformat()] = (
                 [] if hours.lower() in ("", "off") else parse_hours(hours)
@@ -295,6 +319,8 @@ class PageForm(forms.ModelForm):
             page.save()
             self.save_m2m()
             availability_cache.bump(page.host_ids())
+            # Hosts removed from the page and a renamed page's old address: no stale slots.
+            availability_cache.bump_pages({self._original_slug, page.slug} - {""})
         return page
 
 

@@ -6,6 +6,9 @@ gets only its scheduling pages, static files and robots.txt, and any other host 
 with a 400 (DisallowedHost), exactly as Django's own host validation would.
 """
 
+import hashlib
+import re
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
@@ -21,12 +24,19 @@ CUSTOM_DOMAIN_PATHS = ("/meetings/", "/static/", "/robots.txt")
 
 
 def _key(hostname: str) -> str:
-    return f"custom-domain:{hostname.lower()}"
+    digest = hashlib.sha256(hostname.lower().encode()).hexdigest()[:40]
+    return f"custom-domain:{digest}"
+
+
+HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 
 
 def custom_domain(hostname: str) -> Domain | None:
     """The verified domain for a hostname; unknown hosts are remembered briefly so that a
-    flood of bogus Host headers costs no queries."""
+    flood of bogus Host headers costs no queries. What is not a host name is nobody's."""
+    hostname = hostname.lower()
+    if not HOSTNAME.match(hostname):
+        return None
     if cache.get(_key(hostname)) == "unknown":
         return None
     domain = Domain.objects.filter(hostname__iexact=hostname, verified=True).first()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -21,15 +23,14 @@ from meetings import booking as booking_service
 from meetings import requests as meeting_requests
 from meetings import slots, urlrules, visitor
 from meetings.emails import ics_for
-from meetings.forms import BookingForm
+from meetings.forms import BookingForm, RescheduleForm, SlotsQueryForm
 from meetings.models import Booking, SchedulingPage
 from meetings.visitor import VISITOR_COOKIE, VISITOR_SALT
-from scheduler import availability_cache
+from scheduler import availability_cache, inputs
 from scheduler.csp import allow_framing, embed_origins
 from scheduler.csrf import csrf_protect_by_origin
 from scheduler.forms import timezone_choices
 
-MAX_RANGE_DAYS = 62
 # Cached answers are keyed by the hosts' availability versions and the current minute.
 SLOTS_CACHE_SECONDS = 120
 
@@ -49,15 +50,6 @@ def _errors(fields: dict[str, str], status: int = 400, message: str = "") -> Jso
     return JsonResponse(
         {"error": message or "Some fields are not valid.", "errors": fields}, status=status
     )
-
-
-def _zone(name: str | None, default: str) -> str | None:
-    name = name or default
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
 
 
 @ensure_csrf_cookie
@@ -86,37 +78,76 @@ def page(request, slug: str):
     return allow_framing(response, context["parent_origins"]) if embed else response
 
 
+def _throttled(rate_setting: str, group: str, method: str):
+    """Requests from one address are capped (a setting, django-ratelimit's syntax): a 429
+    with the usual JSON error shape. Slot lists are cached, but a flood of distinct queries
+    would still compute each; bookings and changes are capped so that scripts cannot flood
+    a host's calendar."""
+
+    def decorate(view):
+        @ratelimit(
+            key="ip",
+            rate=lambda group, request: getattr(settings, rate_setting),
+            method=method,
+            block=False,
+            group=group,
+        )
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if getattr(request, "limited", False):
+                return _errors({}, status=429, message="Too many attempts. Please wait a minute.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+SLOTS_QUERY = ("start", "end", "tz", "duration")
+
+
+def _slots_cache_key(request, slug: str) -> str:
+    """The cache key of a slot list, from the request alone (no database): the host (a custom
+    domain serves only its own account's pages), the page, the query as sent, and the minute
+    (minimum notice moves with the clock). Only answers computed from a valid query are ever
+    stored, so an invalid query never hits."""
+    parts = [
+        request.get_host().lower(),
+        slug.lower(),
+        *(request.GET.get(n, "") for n in SLOTS_QUERY),
+    ]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"slots:{digest}:{timezone.now():%Y%m%d%H%M}"
+
+
 @require_GET
 def slot_list(request, slug: str):
+    """Free times of a page. A cached answer costs one cache read and no database query: it
+    is used while the page's version (bumped by every change the answer depends on) is the
+    one it was computed under."""
+    key, version_key = _slots_cache_key(request, slug), availability_cache.page_key(slug)
+    found = cache.get_many([key, version_key])
+    version = found.get(version_key, 0)
+    cached = found.get(key)
+    if cached is not None and cached[0] == version:
+        return HttpResponse(cached[1], content_type="application/json")
+    return _computed_slots(request, slug, key, version)
+
+
+@_throttled("SLOTS_RATE_LIMIT", "meetings.slots", "GET")
+def _computed_slots(request, slug: str, key: str, version: int):
     page = _page(request, slug)
-    errors, tz, first, last = {}, _zone(request.GET.get("tz"), page.timezone), None, None
-    if tz is None:
-        errors["tz"] = "Unknown time zone."
-    try:
-        first = date.fromisoformat(request.GET.get("start", ""))
-        last = date.fromisoformat(request.GET.get("end", ""))
-    except ValueError:
-        errors["start"] = "start and end must be dates like 2026-03-01."
-    today = timezone.now().date()
-    if first and not today - timedelta(days=366) <= first <= today + timedelta(days=3650):
-        errors["start"] = "start must be within a year ago and ten years ahead."
-    elif first and last and not first <= last <= first + timedelta(days=MAX_RANGE_DAYS):
-        errors["end"] = f"end must be on or after start, and at most {MAX_RANGE_DAYS} days later."
-    duration = _duration(request.GET.get("duration"), page, errors)
-    if errors:
-        return _errors(errors)
+    form = SlotsQueryForm(request.GET, page=page)
+    if not form.is_valid():
+        return _errors({name: errs[0] for name, errs in form.errors.items()})
     if not slots.pages_enabled(page):
         raise Http404("This scheduling page is not available.")
-    hosts = slots.page_hosts(page)
-    now = timezone.now()
-    minute = now.strftime("%Y%m%d%H%M")
-    versions = availability_cache.versions(hosts)
-    key = f"slots:{page.pk}:{duration}:{tz}:{first}:{last}:{minute}:{versions}"
-    body = cache.get(key)
-    if body is None:
-        body = _slots_body(page, hosts, tz, first, last, duration, now)
-        cache.set(key, body, SLOTS_CACHE_SECONDS)
-    return JsonResponse(body)
+    query = form.cleaned_data
+    tz, first, last, duration = query["tz"], query["start"], query["end"], query["duration"]
+    body = _slots_body(page, slots.page_hosts(page), tz, first, last, duration, timezone.now())
+    content = orjson.dumps(body)
+    cache.set(key, (version, content), SLOTS_CACHE_SECONDS)
+    return HttpResponse(content, content_type="application/json")
 
 
 def _rescheduling(page: SchedulingPage, token: str) -> Booking | None:
@@ -154,36 +185,7 @@ def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
     return body
 
 
-def _duration(raw: str | None, page: SchedulingPage, errors: dict) -> int:
-    if not raw:
-        return page.durations[0]
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value not in page.durations:
-        errors["duration"] = f"Offered durations: {', '.join(map(str, page.durations))} minutes."
-    return value
-
-
-def _limited(view):
-    """Bookings and changes from one address are capped (BOOKING_RATE_LIMIT): a 429 with the
-    usual JSON error shape, so scripts cannot flood a host's calendar."""
-
-    @ratelimit(
-        key="ip",
-        rate=lambda group, request: settings.BOOKING_RATE_LIMIT,
-        method="POST",
-        block=False,
-        group="meetings.booking",
-    )
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if getattr(request, "limited", False):
-            return _errors({}, status=429, message="Too many attempts. Please wait a minute.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+_limited = _throttled("BOOKING_RATE_LIMIT", "meetings.booking", "POST")
 
 
 @csrf_protect_by_origin  # an embedded page gets no CSRF cookie on another site
@@ -192,11 +194,9 @@ def _limited(view):
 def book(request, slug: str):
     page = _page(request, slug)
     try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError:
-        return _errors({"body": "Send a JSON object."})
-    if not isinstance(payload, dict):
-        return _errors({"body": "Send a JSON object."})
+        payload = inputs.json_object(request)
+    except inputs.BadInput as exc:
+        return _errors(exc.fields, status=exc.status, message=exc.message)
     form = BookingForm(payload, page=page)
     if not form.is_valid():
         return _errors({name: errs[0] for name, errs in form.errors.items()})
@@ -308,14 +308,13 @@ def manage_accept_proposal(request, token: str):
 def manage_reschedule(request, token: str):
     booking = _booking(token)
     try:
-        payload = json.loads(request.body or b"{}")
-        start = datetime.fromisoformat(payload["start"])
-        if start.tzinfo is None:
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        return _errors({"start": "Send start as an ISO 8601 time with its UTC offset."})
+        form = RescheduleForm(inputs.json_object(request))
+    except inputs.BadInput as exc:
+        return _errors(exc.fields, status=exc.status, message=exc.message)
+    if not form.is_valid():
+        return _errors({name: errs[0] for name, errs in form.errors.items()})
     try:
-        booking = booking_service.reschedule(token, start)
+        booking = booking_service.reschedule(token, form.cleaned_data["start"])
     except booking_service.BookingError as exc:
         return _errors(exc.fields, status=exc.status, message=exc.message)
     return JsonResponse(_booking_json(request, booking))

@@ -8,12 +8,12 @@ overlapping the window, and the hosts' active reservations. No provider is ever 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+from calendars import busy
 from calendars.models import Calendar, CalendarConnection, Event
 from meetings import availability as engine
 from meetings.models import HostReservation, MeetingSettings, SchedulingPage
@@ -84,6 +84,7 @@ class HostData:
     connections: dict[int, CalendarConnection] = field(default_factory=dict)
     calendars: list[Calendar] = field(default_factory=list)
     busy: dict[int, list[engine.BusyInterval]] = field(default_factory=dict)
+    timelines: dict[int, engine.Timeline] = field(default_factory=dict)
     bookings: dict[int, list[engine.Booking]] = field(default_factory=dict)
 
     def inactive_calendars(self, host_id: int | None = None) -> list[Calendar]:
@@ -133,8 +134,16 @@ class HostData:
 
 
 def load_hosts(
-    host_ids: list[int], window: tuple[datetime, datetime], *, exclude_booking_id=None
+    host_ids: list[int],
+    window: tuple[datetime, datetime],
+    *,
+    exclude_booking_id=None,
+    labels: bool = False,
 ) -> HostData:
+    """The hosts' calendars, busy time and reservations around `window`, in four indexed
+    queries whatever the number of events: busy time comes merged from the store
+    (calendars.busy), as a timeline per host. With `labels`, the events themselves are read
+    instead, named after their calendars (for explanations to the owner)."""
     data = HostData(host_ids)
     for row in CalendarConnection.objects.filter(user_id__in=host_ids, scheduling_pages=True):
         data.connections.setdefault(row.user_id, row)
@@ -143,12 +152,13 @@ def load_hosts(
         .filter(Q(is_primary=True) | Q(for_availability=True))
         .select_related("connection")
     )
-    names = {c.pk: (c.connection.user_id, c.name) for c in data.calendars if c.is_active}
     margin = timedelta(days=1)  # buffers and daily caps look a little past the window
     start, end = window[0] - margin, window[1] + margin
-    for calendar_id, event_start, event_end in _busy_rows(list(names), start, end):
-        host_id, label = names[calendar_id]
-        data.busy.setdefault(host_id, []).append(engine.BusyInterval(event_start, event_end, label))
+    if labels:
+        _load_labelled_busy(data, start, end)
+    else:
+        for host_id, (starts, ends) in busy.read(host_ids, start, end).items():
+            data.timelines[host_id] = engine.Timeline(starts, ends)
     reservations = HostReservation.objects.filter(
         host_id__in=host_ids, active=True, start__lt=end, end__gt=start
     )
@@ -159,38 +169,14 @@ def load_hosts(
     return data
 
 
-MERGED_BUSY_SQL = """
-SELECT calendar_id,
-       EXTRACT(EPOCH FROM lower(busy))::float8,
-       EXTRACT(EPOCH FROM upper(busy))::float8
-FROM (
-    SELECT calendar_id, unnest(range_agg(tstzrange("start", "end", '[)'))) AS busy
-    FROM calendars_event
-    WHERE calendar_id = ANY(%s) AND busy AND "start" < %s AND "end" > %s
-    GROUP BY calendar_id
-) merged
-"""
-
-
-def _busy_rows(calendar_ids: list[int], start: datetime, end: datetime):
-    """(calendar id, start, end) of busy time, overlapping events merged per calendar.
-
-    On PostgreSQL the database merges the ranges and hands back epoch seconds: on a busy
-    calendar that is a fraction of the rows, and floats load far faster than timestamps.
-    """
-    if not calendar_ids:
-        return []
-    if connection.vendor != "postgresql":
-        return Event.objects.filter(
-            calendar_id__in=calendar_ids, busy=True, start__lt=end, end__gt=start
-        ).values_list("calendar_id", "start", "end")
-    with connection.cursor() as cursor:
-        cursor.execute(MERGED_BUSY_SQL, [calendar_ids, end, start])
-        rows = cursor.fetchall()
-    return [
-        (calendar_id, datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC))
-        for calendar_id, low, high in rows
-    ]
+def _load_labelled_busy(data: HostData, start: datetime, end: datetime) -> None:
+    names = {c.pk: (c.connection.user_id, c.name) for c in data.calendars if c.is_active}
+    rows = Event.objects.filter(
+        calendar_id__in=list(names), busy=True, start__lt=end, end__gt=start
+    ).values_list("calendar_id", "start", "end")
+    for calendar_id, event_start, event_end in rows:
+        host_id, label = names[calendar_id]
+        data.busy.setdefault(host_id, []).append(engine.BusyInterval(event_start, event_end, label))
 
 
 def pages_enabled(page: SchedulingPage) -> bool:
@@ -204,7 +190,13 @@ def pages_enabled_for(user) -> bool:
 
 def members(plan: Plan, rules: engine.Rules, data: HostData) -> list[engine.Member]:
     return [
-        engine.Member(host_id, rules, data.busy.get(host_id, ()), data.bookings.get(host_id, ()))
+        engine.Member(
+            host_id,
+            rules,
+            data.busy.get(host_id, ()),
+            data.bookings.get(host_id, ()),
+            data.timelines.get(host_id),
+        )
         for host_id in plan.hosts
     ]
 
@@ -233,7 +225,9 @@ def free_times(
     (host,) = hosts
     return [
         engine.RoundRobinSlot(s.start, s.end, (host.id,))
-        for s in engine.free_slots(host.rules, busy=host.busy, bookings=host.bookings, **kwargs)
+        for s in engine.free_slots(
+            host.rules, busy=host.busy, bookings=host.bookings, timeline=host.timeline, **kwargs
+        )
     ]
 
 
@@ -271,7 +265,12 @@ def refusals(
         reason
         for member in members(plan, rules, data)
         for reason in engine.explain(
-            rules, start, now=now, busy=member.busy, bookings=member.bookings
+            rules,
+            start,
+            now=now,
+            busy=member.busy,
+            bookings=member.bookings,
+            timeline=member.timeline,
         )
     ]
 

@@ -78,7 +78,9 @@ def page_why(request, page_id: int):
     if asked is not None:
         duration = page.durations[0]
         rules = slots.page_rules(page, duration)
-        data = slots.load_hosts(slots.page_hosts(page), (asked, asked + rules.duration))
+        data = slots.load_hosts(
+            slots.page_hosts(page), (asked, asked + rules.duration), labels=True
+        )
         everyone = slots.Plan(slots.PageState.LIVE, tuple(data.host_ids))
         explanation = [
             (

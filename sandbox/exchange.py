@@ -1,8 +1,9 @@
 """Exchange emulation: Exchange Web Services (SOAP 1.1) at POST /EWS/Exchange.asmx.
 
-Clients sign in with HTTP Basic (the mailbox address, or its local part, and the mailbox
-password); anything else gets IIS's 401 with `WWW-Authenticate: Basic`, which is also how
-exchangelib's unauthenticated probe learns to use Basic. Every answer carries a
+Clients sign in with HTTP Basic or NTLM (the mailbox address, or its local part, and the
+mailbox password), as the mailbox's server offers them (`exchange_auth`); anything else gets
+IIS's 401 listing the offered methods in `WWW-Authenticate`, which is how exchangelib's
+unauthenticated probe picks its method. Every answer carries a
 `ServerVersionInfo` header: Exchange 2016 (15.1.2507.6) unless the mailbox was set to emulate
 another build through `PATCH /_sandbox/exchange/mailboxes/<email>` {"server_version": "14.1"}.
 Requests naming a newer RequestServerVersion than the build supports are refused with
@@ -22,15 +23,19 @@ that folder ErrorAccessDenied; expire_sync_tokens makes SyncState ErrorInvalidSy
 
 from __future__ import annotations
 
-import secrets
+import base64
 from collections.abc import Callable
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
+from sandbox import exchange_auth
+from sandbox.exchange_access import Call
+from sandbox.exchange_auth import NtlmAcceptor
 from sandbox.exchange_availability import get_server_time_zones, get_user_availability
-from sandbox.exchange_folders import Call, create_folder, delete_folder, find_folder, get_folder
+from sandbox.exchange_folders import create_folder, delete_folder, find_folder, get_folder
 from sandbox.exchange_items import find_item, get_item
 from sandbox.exchange_sync import sync_folder_items
 from sandbox.exchange_writes import create_item, delete_item, update_item
@@ -128,8 +133,10 @@ def register(site: Site) -> None:
 # --- authentication and faults -----------------------------------------------------------
 
 
-def _html(page: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(page, status, {**ERROR_HEADERS, **(headers or {})}, content_type="text/html")
+def _html(page: str, status: int, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(
+        page, status, [*ERROR_HEADERS.items(), *(headers or [])], content_type="text/html"
+    )
 
 
 def _soap_error(body: bytes) -> Response:
@@ -137,33 +144,45 @@ def _soap_error(body: bytes) -> Response:
 
 
 class Gate:
-    """HTTP Basic sign-in with the mailbox password, and EWS's renderings of faults."""
+    """Sign-in as the mailbox's server offers it (Basic and/or NTLM; see exchange_auth), and
+    EWS's renderings of faults."""
 
     provider = PROVIDER
 
     def __init__(self, state: State) -> None:
         self.state = state
-
-    def _mailbox(self, username: str) -> Mailbox | None:
-        # `DOMAIN\\user`, `user` or `user@domain`, as Exchange accepts them.
-        name = username.rpartition("\\")[2].lower()
-        for mailbox in self.state.data.mailboxes.values():
-            if mailbox.provider == PROVIDER and name in (
-                mailbox.email,
-                mailbox.email.partition("@")[0],
-            ):
-                return mailbox
-        return None
+        self.ntlm = NtlmAcceptor()
 
     def authenticate(self, request: Request) -> Mailbox:
-        auth = request.authorization
-        mailbox = self._mailbox(auth.username or "") if auth and auth.type == "basic" else None
-        if mailbox is None or not secrets.compare_digest(
-            (auth.password or "").encode(), mailbox.password.encode()
-        ):
-            realm = request.host.partition(":")[0]
-            abort(_html(UNAUTHORIZED_PAGE, 401, {"WWW-Authenticate": f'Basic realm="{realm}"'}))
-        return mailbox
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "basic" and request.authorization is not None:
+            auth = request.authorization
+            mailbox = exchange_auth.mailbox_named(self.state, auth.username or "")
+            if mailbox is not None and exchange_auth.basic_ok(mailbox, auth.password or ""):
+                return mailbox
+            self._refuse(request, mailbox)
+        if scheme.lower() in ("ntlm", "negotiate"):
+            return self._ntlm(request, exchange_auth.decode_token(value))
+        self._refuse(request, None)
+
+    def _ntlm(self, request: Request, token: bytes) -> Mailbox:
+        kind = exchange_auth.message_type(token)
+        if kind == 1:
+            challenge = self.ntlm.challenge(token)
+            if challenge is not None:
+                header = "NTLM " + base64.b64encode(challenge).decode()
+                abort(_html(UNAUTHORIZED_PAGE, 401, [("WWW-Authenticate", header)]))
+        elif kind == 3:
+            mailbox = self.ntlm.verify(self.state, token)
+            if mailbox is not None:
+                return mailbox
+        self._refuse(request, None)
+
+    def _refuse(self, request: Request, mailbox: Mailbox | None) -> NoReturn:
+        """IIS's 401, offering the methods the mailbox's server takes."""
+        anchor = exchange_auth.mailbox_named(self.state, request.headers.get("X-AnchorMailbox", ""))
+        offers = exchange_auth.challenges(self.state, mailbox or anchor, request.host)
+        abort(_html(UNAUTHORIZED_PAGE, 401, [("WWW-Authenticate", offer) for offer in offers]))
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "rate_limit":
@@ -270,7 +289,8 @@ def ews(state: State, request: Request, mailbox: Mailbox) -> Response:
 
 
 def configure(state: State, request: Request, email: str) -> Response:
-    """Set a mailbox's password (as a user changing it would) or its emulated server build."""
+    """Set a mailbox's password (as a user changing it would), its emulated server build, the
+    sign-in methods its server offers (`auth_methods`) or whether it is in Exchange Online."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
@@ -284,10 +304,21 @@ def configure(state: State, request: Request, email: str) -> Response:
             raise Invalid("server_version looks like 15.1.2507.6") from None
     if body.get("password"):
         mailbox.password = str(body["password"])
+    if "auth_methods" in body:
+        methods = body["auth_methods"]
+        if not (
+            isinstance(methods, list) and methods and set(methods) <= set(exchange_auth.METHODS)
+        ):
+            raise Invalid(f"auth_methods must list some of {', '.join(exchange_auth.METHODS)}")
+        mailbox.extra["ews_auth"] = [m for m in exchange_auth.METHODS if m in methods]
+    if "online" in body:
+        mailbox.extra["ews_online"] = bool(body["online"])
     return json_response(
         {
             "email": mailbox.email,
             "password": mailbox.password,
             "server_version": str(build_of(mailbox)),
+            "auth_methods": exchange_auth.methods_of(mailbox),
+            "online": exchange_auth.is_online(mailbox),
         }
     )

@@ -1,8 +1,10 @@
 """EWS free/busy: GetServerTimeZones and GetUserAvailability.
 
-Availability is per mailbox address (its primary calendar) or per outside calendar whose id is
-an address. Every mailbox may read every other's free/busy, as Exchange's default permission
-allows; a calendar whose share was withdrawn from the caller answers ErrorNoFreeBusyAccess.
+Availability is per Exchange mailbox address (its primary calendar) or per outside calendar whose
+id is an address; any other address (a Google or Microsoft 365 mailbox of the sandbox too) is
+not in this organisation's directory: ErrorMailRecipientNotFound. Every mailbox may read every
+other's free/busy, as Exchange's Default permission (AvailabilityOnly) allows, with no share; a
+calendar whose share was withdrawn from the caller answers ErrorNoFreeBusyAccess.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sandbox.exchange_folders import Call
+from sandbox.exchange_access import Call
 from sandbox.exchange_items import free_busy_status
 from sandbox.exchange_rules import (
     RulesZone,
@@ -20,7 +22,6 @@ from sandbox.exchange_rules import (
     zone_rules,
 )
 from sandbox.exchange_xml import (
-    WINDOWS_TO_IANA,
     Element,
     EwsError,
     el,
@@ -33,7 +34,8 @@ from sandbox.exchange_xml import (
     text,
     zone_named,
 )
-from sandbox.state import Calendar, Event, NotFound, now
+from sandbox.state import Calendar, Event, now
+from sandbox.timezones import WINDOWS_TO_IANA
 
 # MergedFreeBusy digits, and which status wins when events overlap.
 MERGED_DIGITS = {
@@ -65,12 +67,14 @@ def get_server_time_zones(call: Call, request: Element) -> Element:
 
 
 def _calendar_of(call: Call, address: str) -> Calendar:
-    """A mailbox's primary calendar, or an outside calendar known by its address."""
-    try:
-        calendar_id = call.state.mailbox(address).primary_calendar_id
-    except NotFound:
-        calendar_id = address.lower()
-    calendar = call.state.data.calendars.get(calendar_id)
+    """An Exchange mailbox's primary calendar, or an outside calendar known by its address.
+    Mailboxes of other providers are not in this Exchange organisation's directory."""
+    mailbox = call.state.data.mailboxes.get(address.strip().lower())
+    if mailbox is not None and mailbox.provider == "exchange":
+        calendar = call.state.data.calendars.get(mailbox.primary_calendar_id)
+    else:
+        calendar = call.state.data.calendars.get(address.strip().lower())
+        calendar = calendar if calendar is not None and not calendar.owner else None
     if calendar is None:
         raise EwsError(
             "ErrorMailRecipientNotFound", "The e-mail address cannot be found in the directory."

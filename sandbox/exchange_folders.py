@@ -1,35 +1,33 @@
-"""EWS folders: the per-request context, folder ids, GetFolder, FindFolder, CreateFolder and
-DeleteFolder.
+"""EWS folders: the folder tree of a mailbox, GetFolder, FindFolder, CreateFolder and
+DeleteFolder. Which folder a request names, and what the caller may do with it (delegate
+access to other mailboxes), is in `exchange_access`.
 
-Each mailbox has a small hierarchy: root > "Top of Information Store" > Calendar (its primary
-calendar) > its other calendars. Calendars shared with the mailbox are listed under "Top of
-Information Store" too, so FindFolder shows everything the mailbox can read; real Exchange
-does not list other people's calendars there (clients open them by mailbox address), which
-`DistinguishedFolderId Id="calendar"` with a `Mailbox` also supports here.
+Each mailbox has a small tree: root > "Top of Information Store" > Calendar (its primary
+calendar) > its other calendars, and an empty "Sent Items" beside the Calendar. It holds the
+mailbox's own folders only: calendars shared with it are not listed (real Exchange lists
+them nowhere; Outlook keeps its own shortcuts to them). A delegate who may see another
+mailbox's Calendar finds there the other calendars of that mailbox shared with it.
 
-A calendar folder's EWS id is the sandbox's calendar id (as in the control API), so tests can
-name calendars directly; real Exchange ids are opaque base64 strings, and clients must not
-read anything into them either way.
-
-CreateFolder makes calendar folders only, and only right under the mailbox's own Calendar
-(where the hierarchy above puts its other calendars); names are unique there, compared
-case-insensitively (ErrorFolderExists). DeleteFolder deletes a calendar the mailbox owns with
-its items, whatever the DeleteType (there is no Deleted Items folder); the Calendar itself is
-ErrorDeleteDistinguishedFolder, a shared one ErrorAccessDenied, a deleted one
-ErrorFolderNotFound.
+CreateFolder makes calendar folders only, and only right under the mailbox's own Calendar;
+names are unique there, compared case-insensitively (ErrorFolderExists). DeleteFolder
+deletes a calendar the mailbox owns with its items, whatever the DeleteType (there is no
+Deleted Items folder); the Calendar itself is ErrorDeleteDistinguishedFolder, a shared one
+ErrorAccessDenied, a deleted one ErrorFolderNotFound.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
+from sandbox.exchange_access import (
+    ACCESS_DENIED,
+    MAIL_FOLDERS,
+    Call,
+    FolderRef,
+    resolve_folder,
+)
 from sandbox.exchange_xml import (
     Element,
     EwsError,
-    decode_id,
     el,
-    encode_id,
     failure,
     find,
     find_all,
@@ -39,10 +37,8 @@ from sandbox.exchange_xml import (
     success,
     text,
 )
-from sandbox.state import Calendar, Mailbox, NotFound, State, role_at_least
+from sandbox.state import Mailbox
 
-ACCESS_DENIED = "Access is denied. Check credentials and try again."
-FOLDER_NOT_FOUND = "The specified folder could not be found in the store."
 CALENDAR_CLASS = "IPF.Appointment"
 DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
 RIGHTS = (
@@ -68,119 +64,40 @@ ROLE_RIGHTS = {
     "reader": {"Read", "ViewPrivateItems"},
     "freeBusyReader": set(),
 }
+SENT_NAME = MAIL_FOLDERS["sentitems"][1]
 
 
-@dataclass
-class Call:
-    """One EWS request: who is calling and the time zone naive datetimes are read in."""
-
-    state: State
-    mailbox: Mailbox
-    zone: ZoneInfo
+# --- the tree ----------------------------------------------------------------------------
 
 
-@dataclass
-class FolderRef:
-    kind: str  # root | top | calendar
-    mailbox: Mailbox  # whose hierarchy the folder is seen in
-    calendar: Calendar | None = None
-    role: str = "owner"
-    primary: bool = False
-
-    @property
-    def id(self) -> str:
-        if self.calendar is not None:
-            return self.calendar.id  # calendar ids are the sandbox's own, as the control API
-        return encode_id(self.kind, self.mailbox.email)
-
-    def require(self, role: str) -> Calendar:
-        """The calendar, if the caller's access is at least `role`."""
-        if self.calendar is None:
-            raise EwsError("ErrorInvalidOperation", "The folder is not a calendar folder.")
-        if not role_at_least(self.role, role):
-            raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
-        return self.calendar
-
-
-# --- resolving folder ids ----------------------------------------------------------------
-
-
-def calendar_ref(call: Call, calendar_id: str) -> FolderRef:
+def _calendar(call: Call, store: Mailbox, calendar_id: str, primary: bool) -> FolderRef | None:
+    """A calendar of `store` as the caller sees it, if it may see it at all."""
     access = call.mailbox.calendars.get(calendar_id)
-    if access is None or calendar_id not in call.state.data.calendars:
-        raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
-    if access.lost:  # the share was withdrawn (lose_calendar_access fault)
-        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
-    return FolderRef(
-        "calendar",
-        call.mailbox,
-        call.state.data.calendars[calendar_id],
-        access.role,
-        access.primary,
-    )
-
-
-def resolve_folder(call: Call, node: Element | None) -> FolderRef:
-    """A t:FolderId or t:DistinguishedFolderId as seen by the calling mailbox."""
-    if node is None:
-        raise EwsError("ErrorInvalidIdMalformed", "The request names no folder.")
-    if local(node) == "DistinguishedFolderId":
-        return _distinguished(call, node.get("Id", ""), text(node, "t:Mailbox/t:EmailAddress"))
-    if local(node) != "FolderId":
-        raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
-    value = node.get("Id", "")
-    if value in call.state.data.calendars:
-        return calendar_ref(call, value)
-    if value in call.state.data.deleted_calendars:
-        raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
-    kind, owner = decode_id(value, 2)
-    if kind in ("root", "top") and owner == call.mailbox.email:
-        return FolderRef(kind, call.mailbox)
-    raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
-
-
-def _distinguished(call: Call, name: str, address: str) -> FolderRef:
-    if address and address.lower() != call.mailbox.email:
-        return _other_mailbox_calendar(call, name, address)
-    if name in ("root", "msgfolderroot"):
-        return FolderRef("root" if name == "root" else "top", call.mailbox)
-    if name == "calendar":
-        return calendar_ref(call, call.mailbox.primary_calendar_id)
-    # Only calendars are emulated; every other well-known folder is missing.
-    raise EwsError("ErrorFolderNotFound", FOLDER_NOT_FOUND)
-
-
-def _other_mailbox_calendar(call: Call, name: str, address: str) -> FolderRef:
-    """Delegate access: another mailbox's calendar, if it was shared with the caller."""
-    try:
-        owner = call.state.mailbox(address)
-    except NotFound:
-        raise EwsError("ErrorNonExistentMailbox", f"No mailbox with such guid {address}.") from None
-    if name != "calendar":
-        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
-    if owner.primary_calendar_id not in call.mailbox.calendars:
-        raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
-    return calendar_ref(call, owner.primary_calendar_id)
-
-
-# --- the hierarchy -----------------------------------------------------------------------
-
-
-def _visible(call: Call) -> list[FolderRef]:
-    return [
-        FolderRef("calendar", call.mailbox, calendar, access.role, access.primary)
-        for calendar, access in call.state.calendars_of(call.mailbox)
-    ]
+    calendar = call.state.data.calendars.get(calendar_id)
+    if access is None or access.lost or calendar is None:
+        return None
+    return FolderRef("calendar", store, calendar, access.role, primary)
 
 
 def children(call: Call, parent: FolderRef) -> list[FolderRef]:
-    calendars = _visible(call)
+    store = parent.mailbox
+    if store is None:
+        return []
     if parent.kind == "root":
-        return [FolderRef("top", call.mailbox)]
+        return [FolderRef("top", store)]
     if parent.kind == "top":
-        return [ref for ref in calendars if ref.primary or ref.role != "owner"]
+        primary = _calendar(call, store, store.primary_calendar_id, primary=True)
+        return [ref for ref in (primary, FolderRef("sent", store)) if ref is not None]
     if parent.primary:
-        return [ref for ref in calendars if not ref.primary and ref.role == "owner"]
+        owned = [
+            cal_id
+            for cal_id, access in store.calendars.items()
+            if not access.primary
+            and call.state.data.calendars.get(cal_id) is not None
+            and call.state.data.calendars[cal_id].owner == store.email
+        ]
+        found = [_calendar(call, store, cal_id, primary=False) for cal_id in owned]
+        return [ref for ref in found if ref is not None]
     return []
 
 
@@ -192,16 +109,15 @@ def descendants(call: Call, parent: FolderRef) -> list[FolderRef]:
 
 
 def _parent(call: Call, ref: FolderRef) -> FolderRef | None:
-    if ref.kind == "root":
+    store = ref.mailbox
+    if store is None or ref.kind == "root":
         return None
-    if ref.kind == "top" or ref.primary or ref.role != "owner":
-        return FolderRef("root" if ref.kind == "top" else "top", call.mailbox)
-    return FolderRef(
-        "calendar",
-        call.mailbox,
-        call.state.data.calendars[call.mailbox.primary_calendar_id],
-        primary=True,
-    )
+    if ref.kind == "top":
+        return FolderRef("root", store)
+    if ref.kind == "sent" or ref.primary:
+        return FolderRef("top", store)
+    calendar = call.state.data.calendars[store.primary_calendar_id]
+    return FolderRef("calendar", store, calendar, primary=True)
 
 
 def folder_element(call: Call, ref: FolderRef) -> Element:
@@ -209,8 +125,10 @@ def folder_element(call: Call, ref: FolderRef) -> Element:
     tag, folder_class, name, total = "t:Folder", None, "Root", 0
     if ref.kind == "top":
         name = "Top of Information Store"
+    elif ref.kind == "sent":
+        folder_class, name = "IPF.Note", SENT_NAME
     elif ref.calendar is not None:
-        tag, folder_class = "t:CalendarFolder", "IPF.Appointment"
+        tag, folder_class = "t:CalendarFolder", CALENDAR_CLASS
         name = "Calendar" if ref.primary else ref.calendar.name
         total = sum(
             1 for e in ref.calendar.events.values() if not e.cancelled and not e.recurring_event_id
@@ -273,7 +191,7 @@ def find_folder(call: Call, request: Element) -> Element:
 
 def _new_calendar(call: Call, parent: FolderRef, node: Element) -> Element:
     """Create the calendar one t:Folder / t:CalendarFolder asks for; answer its id."""
-    if not parent.primary:  # only the caller's own Calendar is primary to them
+    if not (parent.primary and parent.owned_by(call.mailbox)):
         raise EwsError(
             "ErrorInvalidOperation", "The sandbox creates calendars only under the Calendar."
         )
@@ -305,7 +223,7 @@ def _delete_calendar(call: Call, node: Element) -> None:
     ref = resolve_folder(call, node)
     if ref.calendar is None or ref.primary:
         raise EwsError("ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
-    if ref.role != "owner":
+    if ref.role != "owner" or not ref.owned_by(call.mailbox):
         raise EwsError("ErrorAccessDenied", ACCESS_DENIED)
     call.state.delete_calendar(ref.calendar.id)
 

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from sandbox import recurrence
-from sandbox.exchange_folders import Call, FolderRef, calendar_ref, resolve_folder
+from sandbox.exchange_access import Call, FolderRef, calendar_ref, resolve_folder
 from sandbox.exchange_rules import recurrence_element
 from sandbox.exchange_xml import (
     Element,
@@ -43,6 +43,7 @@ from sandbox.state import (
 )
 
 PROVIDER = "exchange"
+UID_SUFFIX = "@sandbox.exchange"
 ITEM_NOT_FOUND = "The specified object was not found in the store."
 TO_EWS_STATUS = {
     "free": "Free",
@@ -217,7 +218,7 @@ RENDERERS: list[tuple[str, Renderer]] = [
     ("item:IsAssociated", lambda s: el("t:IsAssociated", False)),
     (
         "calendar:UID",
-        lambda s: el("t:UID", f"{s.event.recurring_event_id or s.event.id}@sandbox.exchange"),
+        lambda s: el("t:UID", s.event.ical_uid(UID_SUFFIX)),
     ),
     ("calendar:RecurrenceId", lambda s: _original(s) and el("t:RecurrenceId", _original(s))),
     ("calendar:DateTimeStamp", lambda s: el("t:DateTimeStamp", s.event.updated)),
@@ -378,7 +379,7 @@ def _value_of(event: Event, uri: Element) -> Any:
         "calendar:IsAllDayEvent": lambda e: e.all_day,
         "item:ItemClass": lambda e: "IPM.Appointment",
         "calendar:LegacyFreeBusyStatus": free_busy_status,
-        "calendar:UID": lambda e: f"{e.id}@sandbox.exchange",
+        "calendar:UID": lambda e: e.ical_uid(UID_SUFFIX),
     }
     getter = getters.get(uri.get("FieldURI", ""))
     if getter is None:

@@ -8,7 +8,7 @@ so `expire_sync_tokens` makes old states ErrorInvalidSyncStateData.
 
 from __future__ import annotations
 
-from sandbox.exchange_folders import Call, resolve_folder
+from sandbox.exchange_access import Call, resolve_folder
 from sandbox.exchange_items import Seen, Shape, change_key, item_element, item_id
 from sandbox.exchange_xml import (
     Element,
@@ -74,7 +74,9 @@ def sync_folder_items(call: Call, request: Element) -> Element:
         calendar = resolve_folder(call, find(request, "m:SyncFolderId/*")).require("reader")
         token = text(request, "m:SyncState")
         position = _sync_position(call, calendar, token)
-        limit = min(max(int(text(request, "m:MaxChangesReturned", "100")), 1), MAX_SYNC_CHANGES)
+        limit = int(text(request, "m:MaxChangesReturned", "100"))
+        if not 1 <= limit <= MAX_SYNC_CHANGES:  # the schema's MaxSyncChangesReturnedType
+            raise ValueError(f"MaxChangesReturned must be 1 to {MAX_SYNC_CHANGES}")
         ignored = {node.get("Id") for node in find_all(request, "m:Ignore/t:ItemId")}
         shape = Shape.parse(find(request, "m:ItemShape"))
         keys, reached, last = _changed_items(call, calendar, position, limit)

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from sandbox import recurrence
-from sandbox.exchange_folders import Call, FolderRef, calendar_ref, resolve_folder
+from sandbox import exchange_responses, recurrence
+from sandbox.exchange_access import Call, FolderRef, calendar_ref, resolve_folder
 from sandbox.exchange_items import (
     FROM_EWS_RESPONSE,
     FROM_EWS_STATUS,
@@ -25,6 +25,7 @@ from sandbox.exchange_items import (
     property_key,
     resolve_item,
 )
+from sandbox.exchange_responses import RESPONSE_ITEMS
 from sandbox.exchange_rules import recurrence_lines
 from sandbox.exchange_xml import (
     Element,
@@ -52,6 +53,10 @@ SEND_POLICIES = {
     "SendOnlyToChanged": "all",
     "SendToChangedAndSaveCopy": "all",
 }
+
+
+CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
+DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
 
 
 # --- parsing what clients write ----------------------------------------------------------
@@ -153,11 +158,24 @@ def event_changes(raw: dict[str, Any], before: Event | None, calendar: Calendar)
 # --- writing items -----------------------------------------------------------------------
 
 
-def _send_policy(request: Element, attribute: str) -> str:
-    value = request.get(attribute, "SendToNone")
+def _send_policy(request: Element, attribute: str) -> str | None:
+    """The request's invitation policy; None when it names none (EWS requires one for
+    calendar items: see `_required`)."""
+    value = request.get(attribute)
+    if value is None:
+        return None
     if value not in SEND_POLICIES:
         raise EwsError("ErrorInvalidRequest", f"Invalid {attribute} value {value!r}.")
     return SEND_POLICIES[value]
+
+
+def _required(send: str | None, attribute: str) -> str:
+    """SendMeetingInvitations (CreateItem), ...OrCancellations (UpdateItem) and
+    SendMeetingCancellations (DeleteItem) are required for calendar items; without one
+    Exchange answers Error<attribute>Required (MS-OXWSCDATA 2.2.5.24 ResponseCodeType)."""
+    if send is None:
+        raise EwsError(f"Error{attribute}Required", f"The {attribute} attribute is required.")
+    return send
 
 
 def _state_call(action: Callable[[], Any]) -> Any:
@@ -191,16 +209,21 @@ def create_item(call: Call, request: Element) -> Element:
     messages = []
     for node in find_all(request, "m:Items/*"):
         try:
+            if local(node) in RESPONSE_ITEMS:
+                exchange_responses.respond(call, request, node)
+                messages.append(success("CreateItem", el("m:Items")))
+                continue
             calendar = _target_folder(call, request).require("writer")
             if local(node) != "CalendarItem":
                 raise EwsError("ErrorInvalidOperation", "Only calendar items are emulated.")
+            policy = _required(send, "SendMeetingInvitations")
             changes = event_changes(raw_fields(call, node), None, calendar)
             event = _state_call(
                 lambda c=calendar, f=changes: call.state.create_event(
                     c, Event(id="", calendar_id=c.id, **f)
                 )
             )
-            _record(call, "create", None, event, node, send)
+            _record(call, "create", None, event, node, policy)
             messages.append(
                 success("CreateItem", el("m:Items", children=[id_only(Seen(calendar, event))]))
             )
@@ -243,10 +266,11 @@ def _apply_update(call: Call, raw: dict[str, Any], update: Element, before: Even
     raw.update(found)
 
 
-def _update_one(call: Call, change: Element, send: str, never_overwrite: bool) -> Element:
+def _update_one(call: Call, change: Element, send: str | None, never_overwrite: bool) -> Element:
     id_node = change[0]
     folder, before = resolve_item(call, id_node)
     calendar = folder.require("writer")
+    send = _required(send, "SendMeetingInvitationsOrCancellations")
     if never_overwrite and id_node.get("ChangeKey") not in (None, change_key(before)):
         raise EwsError(
             "ErrorIrresolvableConflict",
@@ -270,7 +294,17 @@ def _update_one(call: Call, change: Element, send: str, never_overwrite: bool) -
 
 def update_item(call: Call, request: Element) -> Element:
     send = _send_policy(request, "SendMeetingInvitationsOrCancellations")
-    never_overwrite = request.get("ConflictResolution") == "NeverOverwrite"
+    # MS-OXWSCORE 3.1.4.9.4.1 (https://learn.microsoft.com/en-us/openspecs/exchange_server_
+    # protocols/ms-oxwscore/0dc48948-2f1b-425a-9e53-0c247657ef12): with a stale ChangeKey,
+    # NeverOverwrite fails with ErrorIrresolvableConflict; AlwaysOverwrite and AutoResolve apply
+    # the update (AutoResolve "in most cases" overwrites; the sandbox always does).
+    resolution = request.get("ConflictResolution", "AutoResolve")
+    if resolution not in CONFLICT_RESOLUTIONS:
+        raise EwsError(
+            "ErrorSchemaValidation",
+            "ConflictResolution must be one of " + ", ".join(CONFLICT_RESOLUTIONS),
+        )
+    never_overwrite = resolution == "NeverOverwrite"
     messages = []
     for change in find_all(request, "m:ItemChanges/t:ItemChange"):
         try:
@@ -281,12 +315,17 @@ def update_item(call: Call, request: Element) -> Element:
 
 
 def delete_item(call: Call, request: Element) -> Element:
+    if request.get("DeleteType") not in DELETE_TYPES:  # a required attribute of the schema
+        raise EwsError(
+            "ErrorSchemaValidation", "DeleteType must be one of " + ", ".join(DELETE_TYPES)
+        )
     send = _send_policy(request, "SendMeetingCancellations")
     messages = []
     for node in find_all(request, "m:ItemIds/*"):
         try:
             folder, before = resolve_item(call, node)
             calendar = folder.require("writer")
+            send = _required(send, "SendMeetingCancellations")
             tombstone = _state_call(lambda c=calendar, e=before: call.state.delete_event(c, e.id))
             _record(call, "delete", before, tombstone, None, send)
             messages.append(success("DeleteItem"))

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from lxml import etree
+
+from sandbox import timezones
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 MNS = "http://schemas.microsoft.com/exchange/services/2006/messages"
@@ -116,29 +118,11 @@ def parse_datetime(value: str, zone: ZoneInfo) -> datetime:
 
 def zone_named(name: str, fallback: str = "UTC") -> str:
     """An IANA zone for a Windows time zone id (or an IANA name, which EWS also accepts)."""
-    iana = WINDOWS_TO_IANA.get(name, name)
-    try:
-        ZoneInfo(iana)
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
-    return iana
+    return timezones.to_iana(name) or fallback
 
 
 def windows_zone(iana: str) -> str:
-    return IANA_TO_WINDOWS.get(iana, iana)
-
-
-def _zone_tables() -> tuple[dict[str, str], dict[str, str]]:
-    # tzlocal ships the CLDR Windows <-> IANA table; it is installed with exchangelib. Without it
-    # the ids stay IANA names, which EWS clients accept too.
-    try:
-        from tzlocal.windows_tz import tz_win, win_tz
-    except ImportError:
-        return {"UTC": "UTC"}, {"UTC": "UTC"}
-    return dict(win_tz), dict(tz_win)
-
-
-WINDOWS_TO_IANA, IANA_TO_WINDOWS = _zone_tables()
+    return timezones.to_windows(iana)
 
 
 # --- ids ---------------------------------------------------------------------------------

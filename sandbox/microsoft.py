@@ -27,12 +27,16 @@ Where Graph leaves room, the sandbox chooses (documented for the app's adapter):
 - getSchedule resolves an address to the caller's own primary calendar, to a calendar shared
   with the caller under that address as its id, or to another Microsoft mailbox's primary
   calendar (organisation-wide free/busy).
-- Time zones are IANA names (and "UTC"); Graph also takes Windows names, the sandbox does not.
-  All-day events are floating: they read as midnight to midnight in whatever zone the client
+- Time zones: clients may send Windows ids ("Pacific Standard Time") or IANA names, in
+  `Prefer: outlook.timezone`, event start/end and getSchedule; times come back in the zone
+  named as asked. A mailbox reports its own zones (mailboxSettings.timeZone,
+  originalStartTimeZone, getSchedule working hours) as Windows ids, as Exchange Online does,
+  unless set to IANA names (`PATCH /_sandbox/microsoft/mailboxes/<email>`). All-day events
+  are floating: they read as midnight to midnight in whatever zone the client
   asks for with `Prefer: outlook.timezone` (UTC by default).
 - Subscriptions notify every change of their calendar whatever `changeType` asked for, and
   accept http notification URLs (Graph insists on https).
-- A refresh answers the same refresh token again (Azure AD rotates it).
+- Every refresh answers a new refresh token; the old ones keep working (sandbox/grants.py).
 - Calendars a mailbox creates have names unique in it, compared case-insensitively (409
   ErrorFolderExists, as Exchange Online answers); deleting one takes its events with it.
   Deleting the default calendar is refused (400 ErrorDeleteDistinguishedFolder), as is
@@ -41,22 +45,19 @@ Where Graph leaves room, the sandbox chooses (documented for the app's adapter):
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import requests
 from werkzeug.wrappers import Request, Response
 
-from sandbox import recurrence
+from sandbox import invitations, recurrence, timezones
 from sandbox.microsoft_events import (
     calendar_resource,
     event_fields,
@@ -72,26 +73,25 @@ from sandbox.microsoft_events import (
     patch_fields,
     prefer,
     show_as_of,
-    stamp,
     view_zone,
     when,
+    zone_names,
 )
-from sandbox.microsoft_identity import PROVIDER, display_name, register_identity, tenant_id, user_id
-from sandbox.server import Push, Site, json_response
+from sandbox.microsoft_identity import PROVIDER, display_name, register_identity, user_id
+from sandbox.microsoft_subscriptions import push_format, register_subscriptions
+from sandbox.server import Site, json_response
 from sandbox.state import (
     Access,
     Calendar,
-    Change,
-    Channel,
     Conflict,
     Event,
     Fault,
     Gone,
+    Invalid,
     Mailbox,
     NotFound,
     SandboxError,
     State,
-    now,
     role_at_least,
 )
 
@@ -120,17 +120,11 @@ READ_SCOPES = frozenset(
 WRITE_SCOPES = frozenset({"calendars.readwrite", "calendars.readwrite.shared"})
 PAGE_SIZE, MAX_PAGE_SIZE = 10, 1000
 SCHEDULE_LIMIT = timedelta(days=62)
-SUBSCRIPTION_LIMIT = timedelta(minutes=10080)
-HANDSHAKE_TIMEOUT = 10
 DELTA_ROUNDS_KEPT = 5000
 # availabilityView digits, and which status wins when items overlap in one slot.
 AVAILABILITY = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 PRECEDENCE = ("free", "workingElsewhere", "tentative", "busy", "oof")
 PREFER_PAGE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
-RESOURCE = re.compile(
-    r"/?me/(?:events|calendar/events|calendars/([^/(]+)/events|calendars\('([^']+)'\)/events)",
-    re.IGNORECASE,
-)
 
 
 def register(site: Site) -> None:
@@ -138,6 +132,27 @@ def register(site: Site) -> None:
     site.notifier.formats[PROVIDER] = push_format
     register_identity(site)
     _register_graph(site)
+    site.route(
+        "/_sandbox/microsoft/mailboxes/<email>",
+        ["PATCH"],
+        lambda request, email: configure(site.state, request, email),
+    )
+
+
+def configure(state: State, request: Request, email: str) -> Response:
+    """Control API: how a Microsoft mailbox reports time zones ("windows", the default, as
+    Exchange Online mailboxes do, or "iana")."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    mailbox = state.mailbox(email)
+    if mailbox.provider != PROVIDER:
+        raise Invalid(f"{mailbox.email} is not a Microsoft mailbox")
+    if "timezone_names" in body:
+        if body["timezone_names"] not in timezones.KINDS:
+            raise Invalid(f"timezone_names must be one of {', '.join(timezones.KINDS)}")
+        mailbox.extra["timezone_names"] = body["timezone_names"]
+    return json_response({"email": mailbox.email, "timezone_names": zone_names(mailbox)})
 
 
 # --- errors and authentication -------------------------------------------------------------
@@ -240,6 +255,23 @@ def _live_event(
     return calendar, event
 
 
+def _check_if_match(request: Request, event: Event) -> None:
+    """A write carrying a stale `@odata.etag` in If-Match is refused as Exchange Online refuses
+    a stale change key: 412 ErrorIrresolvableConflict (as reported in
+    https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/1201)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
+    if "*" not in tags and str(event.changed) not in tags:
+        fail(
+            412,
+            "ErrorIrresolvableConflict",
+            "The send or update operation could not be performed because the change key passed "
+            "in the request does not match the current change key for the item.",
+        )
+
+
 @contextmanager
 def _recurrence_checked() -> Iterator[None]:
     """A recurrence dateutil cannot expand (say BYMONTHDAY=40) is the client's error."""
@@ -331,7 +363,7 @@ def _register_graph(site: Site) -> None:
     def mailbox_settings(request: Request, mailbox: Mailbox) -> Response:
         return json_response(
             {
-                "timeZone": mailbox.timezone,
+                "timeZone": timezones.named(mailbox.timezone, zone_names(mailbox)),
                 "dateFormat": "yyyy-MM-dd",
                 "timeFormat": "HH:mm",
                 "language": {"locale": "en-US"},
@@ -362,7 +394,7 @@ def _register_graph(site: Site) -> None:
     _register_events(site, gates)
     _register_views(site, gates)
     _register_schedule(site, gates)
-    _register_subscriptions(site, gates)
+    register_subscriptions(site, gates["read"], _readable)
 
 
 def _register_calendar_writes(site: Site, gates: dict[str, Gate]) -> None:
@@ -401,7 +433,10 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
             (e for e in calendar.events.values() if not e.cancelled and not e.recurring_event_id),
             key=lambda e: e.span()[0],
         )
-        return _paged(request, [event_resource(e, calendar, zone, expand) for e in stored])
+        return _paged(
+            request,
+            [event_resource(e, calendar, zone, expand, zone_names(mailbox)) for e in stored],
+        )
 
     def create(request: Request, mailbox: Mailbox, calendar_id: str = "primary") -> Response:
         calendar, body = _writable(state, mailbox, calendar_id), json_body(request)
@@ -419,17 +454,23 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
         else:
             calendar = state.data.calendars[event.calendar_id]
         return json_response(
-            event_resource(event, calendar, view_zone(request), expand_wanted(request)), 201
+            event_resource(
+                event, calendar, view_zone(request), expand_wanted(request), zone_names(mailbox)
+            ),
+            201,
         )
 
     def get(request: Request, mailbox: Mailbox, event_id: str) -> Response:
         calendar, event = _live_event(state, mailbox, event_id, "reader")
         return json_response(
-            event_resource(event, calendar, view_zone(request), expand_wanted(request))
+            event_resource(
+                event, calendar, view_zone(request), expand_wanted(request), zone_names(mailbox)
+            )
         )
 
     def update(request: Request, mailbox: Mailbox, event_id: str) -> Response:
         calendar, event = _live_event(state, mailbox, event_id, "writer")
+        _check_if_match(request, event)
         body = json_body(request)
         with _recurrence_checked():
             before, after = state.update_event(
@@ -437,11 +478,14 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
             )
         state.record_write(PROVIDER, mailbox, "update", before, after, body, "all")
         return json_response(
-            event_resource(after, calendar, view_zone(request), expand_wanted(request))
+            event_resource(
+                after, calendar, view_zone(request), expand_wanted(request), zone_names(mailbox)
+            )
         )
 
     def delete(request: Request, mailbox: Mailbox, event_id: str) -> Response:
         calendar, event = _live_event(state, mailbox, event_id, "writer")
+        _check_if_match(request, event)
         tombstone = state.delete_event(calendar, event_id)
         # Deleting a meeting from the organizer's calendar cancels it for the attendees.
         state.record_write(PROVIDER, mailbox, "delete", event, tombstone, {}, "all")
@@ -450,10 +494,56 @@ def _register_events(site: Site, gates: dict[str, Gate]) -> None:
     for prefix in ("/me/calendars/<calendar_id>", "/me/calendar"):
         site.api_route(GRAPH + prefix + "/events", ["GET"], gates["read"], list_events)
         site.api_route(GRAPH + prefix + "/events", ["POST"], gates["write"], create)
+    site.api_route(GRAPH + "/me/events", ["GET"], gates["read"], list_events)
     site.api_route(GRAPH + "/me/events", ["POST"], gates["write"], create)
     site.api_route(GRAPH + "/me/events/<event_id>", ["GET"], gates["read"], get)
     site.api_route(GRAPH + "/me/events/<event_id>", ["PATCH"], gates["write"], update)
     site.api_route(GRAPH + "/me/events/<event_id>", ["DELETE"], gates["write"], delete)
+    for action, response in ANSWERS.items():
+        site.api_route(
+            GRAPH + f"/me/events/<event_id>/{action}",
+            ["POST"],
+            gates["write"],
+            lambda request, mailbox, event_id, action=action, response=response: _answer(
+                state, request, mailbox, event_id, action, response
+            ),
+        )
+
+
+# https://learn.microsoft.com/en-us/graph/api/event-accept (and event-decline,
+# event-tentativelyaccept): the body may carry comment and sendResponse (default true);
+# decline and tentativelyAccept also proposedNewTime. The answer is 202 Accepted.
+ANSWERS = {"accept": "accepted", "tentativelyAccept": "tentative", "decline": "declined"}
+ANSWER_PARAMETERS = {
+    "accept": {"comment", "sendResponse"},
+    "tentativelyAccept": {"comment", "sendResponse", "proposedNewTime"},
+    "decline": {"comment", "sendResponse", "proposedNewTime"},
+}
+
+
+def _answer(
+    state: State, request: Request, mailbox: Mailbox, event_id: str, action: str, response: str
+) -> Response:
+    body = json_body(request) if request.content_length else {}
+    for name in body:
+        if name not in ANSWER_PARAMETERS[action]:
+            fail(
+                400,
+                "RequestBodyRead",
+                f"The property '{name}' does not exist on type 'microsoft.graph.{action}'.",
+            )
+    send = body.get("sendResponse", True)
+    if not isinstance(send, bool):
+        fail(400, "RequestBodyRead", "sendResponse must be a boolean.")
+    calendar, event = _live_event(state, mailbox, event_id, "writer")
+    if event.organizer.lower() == mailbox.email:
+        fail(
+            400,
+            "ErrorInvalidRequest",
+            "Your request can't be completed. You can't respond to a meeting you organized.",
+        )
+    invitations.respond(state, mailbox, calendar, event.id, response, send=send)
+    return Response(status=202)
 
 
 # --- Graph: calendarView and its delta -------------------------------------------------------
@@ -516,12 +606,12 @@ def _first_round(
         calendar.id,
         window,
         calendar.sync_epoch,
-        [event_resource(e, calendar, zone) for e in current.values()],
+        [event_resource(e, calendar, zone, names=zone_names(mailbox)) for e in current.values()],
         {event_id: e.changed for event_id, e in current.items()},
     )
 
 
-def _next_round(state: State, previous: Round, calendar: Calendar, zone: str) -> Round:
+def _next_round(state: State, previous: Round, calendar: Calendar, zone: str, names: str) -> Round:
     current = _contents(state, calendar, previous.window)
     changed = sorted(
         (e for event_id, e in current.items() if previous.contents.get(event_id) != e.changed),
@@ -537,9 +627,25 @@ def _next_round(state: State, previous: Round, calendar: Calendar, zone: str) ->
         calendar.id,
         previous.window,
         calendar.sync_epoch,
-        [event_resource(e, calendar, zone) for e in changed] + removed,
+        [event_resource(e, calendar, zone, names=names) for e in changed] + removed,
         {event_id: e.changed for event_id, e in current.items()},
     )
+
+
+# Change tracking over a calendar view takes startDateTime/endDateTime and the
+# odata.maxpagesize preference only (https://learn.microsoft.com/en-us/graph/delta-query-events).
+DELTA_UNSUPPORTED = ("$select", "$filter", "$orderby", "$expand", "$search", "$top", "$skip")
+
+
+def _check_delta_query(request: Request) -> None:
+    used = [name for name in DELTA_UNSUPPORTED if name in request.args]
+    if used:
+        fail(
+            400,
+            "ErrorInvalidUrlQuery",
+            "The following parameters are not supported with change tracking over the "
+            f"'CalendarView' resource: '{', '.join(used)}'.",
+        )
 
 
 def _delta_page(request: Request, key: str, delta_round: Round, offset: int) -> Response:
@@ -560,7 +666,8 @@ def _register_views(site: Site, gates: dict[str, Gate]) -> None:
         calendar, _ = _readable(state, mailbox, calendar_id)
         zone, expand = view_zone(request), expand_wanted(request)
         found = state.occurrences(calendar, _window(request))
-        return _paged(request, [event_resource(e, calendar, zone, expand) for e in found])
+        names = zone_names(mailbox)
+        return _paged(request, [event_resource(e, calendar, zone, expand, names) for e in found])
 
     def delta(request: Request, mailbox: Mailbox, calendar_id: str = "primary") -> Response:
         calendar, _ = _readable(state, mailbox, calendar_id)
@@ -571,8 +678,9 @@ def _register_views(site: Site, gates: dict[str, Gate]) -> None:
             return _delta_page(request, key, delta_round, int(offset) if offset.isdigit() else 0)
         if "$deltatoken" in args:
             previous = rounds.find(args["$deltatoken"], mailbox, calendar)
-            delta_round = _next_round(state, previous, calendar, zone)
+            delta_round = _next_round(state, previous, calendar, zone, zone_names(mailbox))
         else:
+            _check_delta_query(request)
             delta_round = _first_round(state, mailbox, calendar, _window(request), zone)
         return _delta_page(request, rounds.add(delta_round), delta_round, 0)
 
@@ -666,9 +774,17 @@ def _schedule(
             "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
             "startTime": "08:00:00.0000000",
             "endTime": "17:00:00.0000000",
-            "timeZone": {"name": mailbox.timezone},
+            # The schedule owner's working hours, in their zone as their mailbox names it.
+            "timeZone": {"name": _owner_zone_name(state, calendar)},
         },
     }
+
+
+def _owner_zone_name(state: State, calendar: Calendar) -> str:
+    owner = state.data.mailboxes.get(owner_of(calendar).lower())
+    if owner is None:
+        return timezones.to_windows(calendar.timezone)
+    return timezones.named(owner.timezone, zone_names(owner))
 
 
 def _register_schedule(site: Site, gates: dict[str, Gate]) -> None:
@@ -709,169 +825,3 @@ def _register_schedule(site: Site, gates: dict[str, Gate]) -> None:
         )
 
     site.api_route(GRAPH + "/me/calendar/getSchedule", ["POST"], gates["read"], get_schedule)
-
-
-# --- Graph: subscriptions --------------------------------------------------------------------
-
-
-def _validation_answered(url: str) -> bool:
-    """Graph's handshake: the endpoint must echo the token as text/plain within 10 s."""
-    token = (
-        "Validation: Testing client application reachability for subscription "
-        f"Request-Id: {uuid.uuid4()}"
-    )
-    try:
-        answer = requests.post(
-            url,
-            params={"validationToken": token},
-            data=b"",
-            headers={"Content-Type": "text/plain; charset=utf-8"},
-            timeout=HANDSHAKE_TIMEOUT,
-        )
-    except requests.RequestException:
-        return False
-    content_type = answer.headers.get("Content-Type", "")
-    return (
-        answer.status_code == 200 and content_type.startswith("text/plain") and answer.text == token
-    )
-
-
-def _expiration(value: Any) -> datetime:
-    moment = parse_time(value, "expirationDateTime")
-    if moment <= now():
-        fail(400, "InvalidRequest", "Subscription expiration must be in the future.")
-    if moment > now() + SUBSCRIPTION_LIMIT:
-        fail(
-            400,
-            "InvalidRequest",
-            "Subscription expiration can only be 10080 minutes in the future.",
-        )
-    return moment
-
-
-def _subscription_request(
-    state: State, mailbox: Mailbox, body: dict[str, Any]
-) -> tuple[Calendar, datetime]:
-    """The calendar and expiry a subscription request names, or a 400/403/404."""
-    match = RESOURCE.fullmatch(str(body.get("resource") or ""))
-    if match is None:
-        fail(400, "InvalidRequest", f"Unsupported resource '{body.get('resource')}'.")
-    calendar_id = match.group(1) or match.group(2) or "primary"
-    kinds = {kind.strip() for kind in str(body.get("changeType") or "").split(",")}
-    if not kinds or not kinds <= {"created", "updated", "deleted"}:
-        fail(400, "InvalidRequest", "changeType must list created, updated and/or deleted.")
-    if len(str(body.get("clientState") or "")) > 128:
-        fail(400, "InvalidRequest", "clientState must not exceed 128 characters.")
-    if urlsplit(str(body.get("notificationUrl") or "")).scheme not in ("http", "https"):
-        fail(400, "InvalidRequest", "notificationUrl must be an absolute http(s) URL.")
-    calendar, _ = _readable(state, mailbox, calendar_id)
-    return calendar, _expiration(body.get("expirationDateTime"))
-
-
-def subscription_resource(channel: Channel, change_type: str) -> dict[str, Any]:
-    return {
-        "id": channel.id,
-        "resource": channel.resource_uri,
-        "changeType": change_type,
-        "clientState": channel.token or None,
-        "notificationUrl": channel.address,
-        "expirationDateTime": stamp(channel.expiration or now()),
-        "creatorId": user_id(channel.email),
-        "latestSupportedTlsVersion": "v1_2",
-        "includeResourceData": False,
-    }
-
-
-def push_format(channel: Channel, number: int, change: Change | None) -> Push:
-    """A Graph change notification. Graph sends nothing when a subscription starts (it
-    validates the URL instead), so `change` is only None if someone asks for a handshake."""
-    kind = change.kind if change else "updated"
-    event_id = change.event_id if change else ""
-    resource = f"Users/{user_id(channel.email)}/Events/{event_id}"
-    item = {
-        "subscriptionId": channel.id,
-        "subscriptionExpirationDateTime": stamp(channel.expiration or now()),
-        "changeType": kind,
-        "resource": resource,
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.Event",
-            "@odata.id": resource,
-            "id": event_id,
-        },
-        "clientState": channel.token or None,
-        "tenantId": tenant_id(channel.email),
-    }
-    return Push(
-        kind,
-        {"Content-Type": "application/json; charset=utf-8"},
-        json.dumps({"value": [item]}).encode(),
-    )
-
-
-def _register_subscriptions(site: Site, gates: dict[str, Gate]) -> None:
-    state = site.state
-    # What each subscription asked to hear about, only echoed back when it is read: Channel
-    # has no field for it, and notifications go out for every change anyway.
-    change_types: dict[str, str] = {}
-
-    def render(channel: Channel) -> dict[str, Any]:
-        return subscription_resource(
-            channel, change_types.get(channel.id, "created,updated,deleted")
-        )
-
-    def own_channel(mailbox: Mailbox, subscription_id: str) -> Channel:
-        channel = state.data.channels.get(subscription_id)
-        if (
-            channel is None
-            or channel.provider != PROVIDER
-            or channel.email != mailbox.email
-            or not channel.active(now())
-        ):
-            fail(404, "ResourceNotFound", f"The object '{subscription_id}' doesn't exist.")
-        return channel
-
-    def create(request: Request, mailbox: Mailbox) -> Response:
-        # Runs without the state lock: the handshake waits on the client's endpoint, which
-        # may itself call the sandbox meanwhile.
-        body = json_body(request)
-        with state.lock:
-            calendar, expiration = _subscription_request(state, mailbox, body)
-        if not _validation_answered(body["notificationUrl"]):
-            fail(
-                400,
-                "ValidationError",
-                "Subscription validation request failed. Response "
-                "must exactly match validationToken query parameter.",
-            )
-        with state.lock:
-            channel = state.add_channel(
-                Channel(
-                    str(uuid.uuid4()),
-                    PROVIDER,
-                    mailbox.email,
-                    calendar.id,
-                    body["notificationUrl"],
-                    str(body.get("clientState") or ""),
-                    resource_uri=str(body["resource"]),
-                    expiration=expiration,
-                )
-            )
-            change_types[channel.id] = str(body["changeType"])
-            return json_response(render(channel), 201)
-
-    def get(request: Request, mailbox: Mailbox, subscription_id: str) -> Response:
-        return json_response(render(own_channel(mailbox, subscription_id)))
-
-    def renew(request: Request, mailbox: Mailbox, subscription_id: str) -> Response:
-        channel = own_channel(mailbox, subscription_id)
-        channel.expiration = _expiration(json_body(request).get("expirationDateTime"))
-        return json_response(render(channel))
-
-    def delete(request: Request, mailbox: Mailbox, subscription_id: str) -> Response:
-        state.stop_channel(PROVIDER, own_channel(mailbox, subscription_id).id)
-        return Response(status=204)
-
-    site.api_route(GRAPH + "/subscriptions", ["POST"], gates["read"], create, locked=False)
-    site.api_route(GRAPH + "/subscriptions/<subscription_id>", ["GET"], gates["read"], get)
-    site.api_route(GRAPH + "/subscriptions/<subscription_id>", ["PATCH"], gates["read"], renew)
-    site.api_route(GRAPH + "/subscriptions/<subscription_id>", ["DELETE"], gates["read"], delete)

@@ -6,15 +6,17 @@ import re
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
+from sandbox import timezones
 from sandbox.microsoft_identity import display_name
 from sandbox.server import json_response
-from sandbox.state import Access, Attendee, Calendar, Event, now, role_at_least
+from sandbox.state import Access, Attendee, Calendar, Event, Mailbox, now, role_at_least
 
+UID_SUFFIX = "@sandbox.microsoft"
 RESPONSE_OUT = {
     "needsAction": "notResponded",
     "accepted": "accepted",
@@ -28,7 +30,8 @@ RESPONSE_IN = {
     "organizer": "accepted",
 }
 SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
-PREFER_ZONE = re.compile(r'outlook\.timezone\s*=\s*"([^"]*)"', re.IGNORECASE)
+# The zone is quoted (needed for Windows ids, which hold spaces) or a bare IANA name.
+PREFER_ZONE = re.compile(r'outlook\.timezone\s*=\s*(?:"([^"]*)"|([^\s,;"]+))', re.IGNORECASE)
 EXPAND_PROPERTIES = re.compile(
     r"singleValueExtendedProperties(?:\(\$filter=id\s+eq\s+'([^']*)'\))?", re.IGNORECASE
 )
@@ -58,16 +61,29 @@ def fail(status: int, code: str, message: str, **options: Any) -> NoReturn:
 # --- Graph: representation -------------------------------------------------------------------
 
 
-def _zoneinfo(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+def iana_zone(name: str) -> str:
+    """The IANA name for a zone a client sent: Graph takes Windows ids ("Pacific Standard
+    Time") and IANA names alike (https://learn.microsoft.com/en-us/graph/api/resources/
+    datetimetimezone). Graph lists a subset of IANA names as supported; the sandbox takes any."""
+    iana = timezones.to_iana(name or "UTC")
+    if iana is None:
         fail(
             400,
             "TimeZoneNotSupportedException",
             f"A valid TimeZone value must be specified. The following TimeZone value is not "
             f"supported: '{name}'.",
         )
+    return iana
+
+
+def _zoneinfo(name: str) -> ZoneInfo:
+    return ZoneInfo(iana_zone(name))
+
+
+def zone_names(mailbox: Mailbox) -> str:
+    """How the mailbox reports time zones: "windows" (Exchange Online mailboxes do, e.g. in
+    mailboxSettings.timeZone and originalStartTimeZone) or "iana"."""
+    return str(mailbox.extra.get("timezone_names", "windows"))
 
 
 def stamp(moment: datetime) -> str:
@@ -86,7 +102,7 @@ def when(value: datetime | date, zone: str) -> dict[str, str]:
 
 def prefer(request: Request, pattern: re.Pattern[str]) -> str | None:
     match = pattern.search(", ".join(request.headers.getlist("Prefer")))
-    return match.group(1) if match else None
+    return next((group for group in match.groups() if group is not None), None) if match else None
 
 
 def view_zone(request: Request) -> str:
@@ -147,10 +163,15 @@ def _properties(event: Event, wanted: str) -> list[dict[str, str]]:
 
 
 def event_resource(
-    event: Event, calendar: Calendar, zone: str, expand: tuple[bool, str] = (False, "")
+    event: Event,
+    calendar: Calendar,
+    zone: str,
+    expand: tuple[bool, str] = (False, ""),
+    names: str = "windows",
 ) -> dict[str, Any]:
     """The Graph event for `event`, seen in `calendar`, with times in `zone`; `expand` asks
-    for singleValueExtendedProperties (all of them, or the one id named)."""
+    for singleValueExtendedProperties (all of them, or the one id named); `names` is how the
+    viewing mailbox reports time zones (see `zone_names`)."""
     kind = _event_type(event, calendar)
     resource: dict[str, Any] = {
         "@odata.etag": f'W/"{event.changed}"',
@@ -160,9 +181,9 @@ def event_resource(
         "changeKey": str(event.changed),
         "categories": [],
         "transactionId": event.extra.get("transactionId"),
-        "originalStartTimeZone": event.timezone,
-        "originalEndTimeZone": event.timezone,
-        "iCalUId": f"{event.recurring_event_id or event.id}@sandbox.microsoft",
+        "originalStartTimeZone": timezones.named(event.timezone, names),
+        "originalEndTimeZone": timezones.named(event.timezone, names),
+        "iCalUId": event.ical_uid(UID_SUFFIX),
         "subject": event.summary,
         "bodyPreview": event.description[:255],
         "body": {"contentType": "text", "content": event.description},
@@ -357,7 +378,7 @@ def event_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "start": _whole_day(start, zone) if all_day else start,
         "end": _whole_day(end, zone) if all_day else end,
-        "timezone": zone,
+        "timezone": iana_zone(zone),
         "summary": str(body.get("subject") or ""),
         "description": str((body.get("body") or {}).get("content") or ""),
         "location": str((body.get("location") or {}).get("displayName") or ""),

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import html
 import json
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -14,11 +15,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Request, Response
 
+from sandbox import grants
 from sandbox.server import Site, json_response
 from sandbox.state import Grant, OAuthError, State, now
 
 PROVIDER = "microsoft"
 MULTI_TENANT = ("common", "organizations", "consumers")
+AADSTS_CODE = re.compile(r"AADSTS(\d+):")
 ID_NAMESPACE = uuid.UUID("5b0b6c0e-3f0d-4a53-9a3e-0c7f6f2d8a41")
 AADSTS = {
     "invalid_grant": 70000,
@@ -261,11 +264,13 @@ def _client_credentials(request: Request) -> tuple[str, str]:
 def _token_error(problem: OAuthError) -> Response:
     # The shared state names a mismatched redirect URI like Google; Azure AD calls it a bad grant.
     error = "invalid_grant" if problem.error == "redirect_uri_mismatch" else problem.error
-    code = AADSTS.get(error, 90000)
+    described = AADSTS_CODE.match(problem.description)  # a description that names its code
+    code = int(described.group(1)) if described else AADSTS.get(error, 90000)
+    description = problem.description or error
     return json_response(
         {
             "error": error,
-            "error_description": f"AADSTS{code}: {problem.description or error}",
+            "error_description": description if described else f"AADSTS{code}: {description}",
             "error_codes": [code],
             "timestamp": now().strftime("%Y-%m-%d %H:%M:%SZ"),
             "trace_id": str(uuid.uuid4()),
@@ -275,8 +280,9 @@ def _token_error(problem: OAuthError) -> Response:
     )
 
 
-def _redeem(state: State, request: Request) -> tuple[Grant, str]:
-    """The grant behind a token request, and the nonce its ID token must echo."""
+def _redeem(state: State, request: Request) -> tuple[Grant, str, str]:
+    """The grant behind a token request, the nonce its ID token must echo, and the refresh
+    token to answer (a new one on every refresh: Azure AD rotates them)."""
     form = request.form
     client_id, client_secret = _client_credentials(request)
     if not client_id:
@@ -292,17 +298,17 @@ def _redeem(state: State, request: Request) -> tuple[Grant, str]:
             form.get("redirect_uri", ""),
             form.get("code_verifier", ""),
         )
-        return grant, grant.nonce
+        return grant, grant.nonce, grant.refresh_token
     if form.get("grant_type") == "refresh_token":
-        return state.refresh_grant(
-            PROVIDER, form.get("refresh_token", ""), client_id, client_secret
-        ), ""
+        token = form.get("refresh_token", "")
+        grant = state.refresh_grant(PROVIDER, token, client_id, client_secret)
+        return grant, "", grants.microsoft_refresh(state, grant, token)
     raise OAuthError("unsupported_grant_type", "The provided grant type is not supported.")
 
 
 def _token(state: State, request: Request) -> Response:
     try:
-        grant, nonce = _redeem(state, request)
+        grant, nonce, refresh_token = _redeem(state, request)
     except OAuthError as problem:
         return _token_error(problem)
     access = state.issue_access_token(grant)
@@ -314,7 +320,7 @@ def _token(state: State, request: Request) -> Response:
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
         "access_token": access.token,
-        "refresh_token": grant.refresh_token,
+        "refresh_token": refresh_token,
         "client_info": client_info(grant.email),
     }
     if "openid" in grant.scopes:

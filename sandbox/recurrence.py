@@ -47,8 +47,9 @@ def _utc_until(lines: list[str], timezone: str) -> list[str]:
 
 def parse(lines: list[str], start: Start, timezone: str) -> rruleset:
     """Build the rule set of a series starting at `start` (aware datetime or date)."""
-    if not any(line.upper().startswith("RRULE") or line.upper().startswith("RDATE")
-               for line in lines):
+    if not any(
+        line.upper().startswith("RRULE") or line.upper().startswith("RDATE") for line in lines
+    ):
         raise RecurrenceError("recurrence needs an RRULE or RDATE line")
     if isinstance(start, datetime):
         lines = _utc_until(lines, timezone)
@@ -69,9 +70,14 @@ def _as_start(value: datetime, start: Start, timezone: str) -> Start:
     return value.date()
 
 
-def occurrences(lines: list[str], start: Start, timezone: str, duration: timedelta,
-                window: tuple[datetime, datetime] | None = None,
-                now: datetime | None = None) -> list[Start]:
+def occurrences(
+    lines: list[str],
+    start: Start,
+    timezone: str,
+    duration: timedelta,
+    window: tuple[datetime, datetime] | None = None,
+    now: datetime | None = None,
+) -> list[Start]:
     """Starts of the occurrences overlapping `window` (aware, half-open), in series order.
 
     Without a window the whole series counts; an open series (no COUNT/UNTIL) always stops

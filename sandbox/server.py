@@ -16,8 +16,8 @@ import ipaddress
 import json
 import logging
 import os
-import queue
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,7 +34,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from sandbox.state import Change, Channel, Delivery, Fault, Mailbox, SandboxError, State
+from sandbox import invitations
+from sandbox.push import Notifier
+from sandbox.state import Fault, Mailbox, SandboxError, Settings, State
 
 log = logging.getLogger("sandbox")
 
@@ -43,8 +44,9 @@ log = logging.getLogger("sandbox")
 MODULES = ("sandbox.control", "sandbox.google", "sandbox.microsoft", "sandbox.exchange")
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(json.dumps(payload), status, headers, content_type="application/json")
 
 
@@ -63,69 +65,6 @@ class Gate(Protocol):
         """The provider's rendering of a state error (not found, conflict, gone...)."""
 
 
-@dataclass
-class Push:
-    """One notification as a provider sends it; `label` is recorded with the delivery."""
-
-    label: str
-    headers: dict[str, str]
-    body: bytes = b""
-
-
-# Builds the notification of one channel: (channel, message number, change or None for the
-# handshake sent when the channel is created).
-PushFormat = Callable[[Channel, int, Change | None], Push]
-
-
-class Notifier:
-    """Sends push notifications from one background thread, in order, so a write never waits
-    for a receiver; failures are recorded on the channel and otherwise ignored."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.formats: dict[str, PushFormat] = {}
-        self._queue: queue.Queue[tuple[str, str, int, Push] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="sandbox-push", daemon=True)
-        self._thread.start()
-        state.subscribe(self._on_change)
-
-    def send(self, channel: Channel, change: Change | None = None) -> None:
-        """Queue a notification (call under the state lock, which numbers messages)."""
-        format_push = self.formats.get(channel.provider)
-        if format_push is None:
-            return
-        channel.messages += 1
-        push = format_push(channel, channel.messages, change)
-        self._queue.put((channel.id, channel.address, channel.messages, push))
-
-    def _on_change(self, change: Change) -> None:
-        for channel in self.state.channels_for(change.calendar_id):
-            self.send(channel, change)
-
-    def _run(self) -> None:
-        while (job := self._queue.get()) is not None:
-            channel_id, address, number, push = job
-            delivery = Delivery(number, push.label)
-            try:
-                answer = requests.post(address, data=push.body, headers=push.headers, timeout=10)
-                delivery.status = answer.status_code
-            except requests.RequestException as exc:
-                delivery.error = str(exc)
-            with self.state.lock:
-                channel = self.state.data.channels.get(channel_id)
-                if channel is not None:
-                    channel.deliveries.append(delivery)
-            self._queue.task_done()
-
-    def wait(self) -> None:
-        """Block until every queued notification was attempted (for tests)."""
-        self._queue.join()
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=15)
-
-
 class Site:
     """The WSGI application: a URL map filled by the provider modules."""
 
@@ -134,24 +73,39 @@ class Site:
         self.url_map = Map(strict_slashes=False, merge_slashes=False)
         self.views: dict[str, Callable[..., Response]] = {}
         self.notifier = Notifier(state)
+        # Invitations reach attendee mailboxes after every API write (control-API writes
+        # deliver them themselves).
+        state.on_write(
+            lambda provider, event, invited: invitations.deliver(
+                state, event, invitations.recipients_of(state, event, invited, provider)
+            )
+        )
         self.default_scopes: dict[str, list[str]] = {}
         for module in MODULES:
             importlib.import_module(module).register(self)
 
     def route(self, path: str, methods: list[str], view: Callable[..., Response]) -> None:
         """Add a plain endpoint; `view(request, **url_args)` runs under the state lock."""
+
         def locked_view(request: Request, **args: Any) -> Response:
             with self.state.lock:
                 return view(request, **args)
 
         self._add(path, methods, locked_view)
 
-    def api_route(self, path: str, methods: list[str], gate: Gate,
-                  view: Callable[..., Response], locked: bool = True) -> None:
+    def api_route(
+        self,
+        path: str,
+        methods: list[str],
+        gate: Gate,
+        view: Callable[..., Response],
+        locked: bool = True,
+    ) -> None:
         """Add an API endpoint; `view(request, mailbox, **url_args)` runs under the state lock
         after the gate authenticated the caller and no injected fault answered instead.
         With `locked=False` the view takes the lock itself, around its state work only: for a
         view that waits on a client's server (Graph's subscription handshake)."""
+
         def gated_view(request: Request, **args: Any) -> Response:
             with self.state.lock:
                 mailbox = gate.authenticate(request)
@@ -194,21 +148,36 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _write_pem(path: Path, *items: x509.Certificate | ec.EllipticCurvePrivateKey) -> None:
-    chunks = [item.public_bytes(serialization.Encoding.PEM)
-              if isinstance(item, x509.Certificate)
-              else item.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
-              for item in items]
+    chunks = [
+        item.public_bytes(serialization.Encoding.PEM)
+        if isinstance(item, x509.Certificate)
+        else item.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        for item in items
+    ]
     path.write_bytes(b"".join(chunks))
 
 
-def _sign(subject: str, issuer: str, public_key: Any, signer: ec.EllipticCurvePrivateKey,
-          extensions: list[tuple[x509.ExtensionType, bool]]) -> x509.Certificate:
+def _sign(
+    subject: str,
+    issuer: str,
+    public_key: Any,
+    signer: ec.EllipticCurvePrivateKey,
+    extensions: list[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=366)))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=366))
+    )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical)
     return builder.sign(signer, hashes.SHA256())
@@ -222,22 +191,36 @@ def make_certificates(directory: Path, hosts: list[str]) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = _sign("Provider sandbox CA", "Provider sandbox CA", ca_key.public_key(), ca_key, [
-        (x509.BasicConstraints(ca=True, path_length=0), True),
-        (x509.KeyUsage(False, False, False, False, False, True, True, False, False), True),
-        (ca_ski, False)])
+    ca = _sign(
+        "Provider sandbox CA",
+        "Provider sandbox CA",
+        ca_key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (x509.KeyUsage(False, False, False, False, False, True, True, False, False), True),
+            (ca_ski, False),
+        ],
+    )
     names: list[x509.GeneralName] = []
     for host in dict.fromkeys(["localhost", "127.0.0.1", "::1", *hosts]):
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             names.append(x509.DNSName(host))
-    server = _sign("localhost", "Provider sandbox CA", key.public_key(), ca_key, [
-        (x509.BasicConstraints(ca=False, path_length=None), True),
-        (x509.SubjectAlternativeName(names), False),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
-        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False)])
+    server = _sign(
+        "localhost",
+        "Provider sandbox CA",
+        key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (x509.SubjectAlternativeName(names), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False),
+        ],
+    )
     ca_file, server_file = directory / "sandbox-ca.pem", directory / "sandbox-server.pem"
     _write_pem(ca_file, ca)
     _write_pem(server_file, server, key)
@@ -253,14 +236,27 @@ class StateFile:
 
     def __init__(self, path: Path, state: State) -> None:
         self.path, self.state = path, state
+        # Request threads save concurrently: one at a time, so the newest dump lands last.
+        self._saving = threading.Lock()
         if path.exists() and path.stat().st_size:
             state.load(json.loads(path.read_text()))
 
     def save(self) -> None:
-        # Write then rename, so a crash never leaves half a file behind.
-        temporary = self.path.with_suffix(self.path.suffix + ".tmp")
-        temporary.write_text(json.dumps(self.state.dump(), indent=1))
-        os.replace(temporary, self.path)
+        # Write then rename, so a crash never leaves half a file behind. The temporary file's
+        # name is unique: two saves sharing one name made the second rename fail (a 500 for a
+        # change that had been applied).
+        with self._saving:
+            text = json.dumps(self.state.dump(), indent=1)
+            handle, temporary = tempfile.mkstemp(
+                dir=self.path.parent, prefix=self.path.name + ".", suffix=".tmp"
+            )
+            try:
+                with os.fdopen(handle, "w") as file:
+                    file.write(text)
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
 
     def wrap(self, app: Callable) -> Callable:
         def saving_app(environ: dict, start_response: Callable) -> Any:
@@ -298,23 +294,44 @@ def _url(scheme: str, server: BaseWSGIServer) -> str:
     return f"{scheme}://{host}:{server.server_port}"
 
 
-def start(host: str = "127.0.0.1", http_port: int = 8001, https_port: int = 8443,
-          ca_dir: Path = Path("var/sandbox"), state_path: Path | None = None,
-          state: State | None = None, cert_hosts: tuple[str, ...] = ()) -> Running:
-    """Start both servers on background threads (port 0 picks a free port); the https
-    certificate names `host` and `cert_hosts` (e.g. a container's service name)."""
-    state = state or State()
+def start(
+    host: str = "127.0.0.1",
+    http_port: int = 8001,
+    https_port: int = 8443,
+    ca_dir: Path = Path("var/sandbox"),
+    state_path: Path | None = None,
+    state: State | None = None,
+    settings: Settings | None = None,
+    cert_hosts: tuple[str, ...] = (),
+) -> Running:
+    """Start both servers on background threads (port 0 picks a free port); `settings` are
+    the sandbox's own start options (see sandbox.state.Settings); the https certificate
+    names `host` and `cert_hosts` (e.g. a container's service name)."""
+    state = state or State(settings)
     state_file = StateFile(state_path, state) if state_path else None
     site = Site(state)
     app = state_file.wrap(site) if state_file else site
     ca_file, server_pem = make_certificates(ca_dir, [host, *cert_hosts])
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(server_pem)
-    servers = [make_server(host, http_port, app, threaded=True),
-               make_server(host, https_port, app, threaded=True, ssl_context=tls)]
+    servers = [
+        make_server(host, http_port, app, threaded=True),
+        make_server(host, https_port, app, threaded=True, ssl_context=tls),
+    ]
     for server in servers:
         # A short poll interval keeps stop() quick; the servers are idle-cheap either way.
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                         name="sandbox-http", daemon=True).start()
-    return Running(_url("http", servers[0]), _url("https", servers[1]), ca_file, state, site,
-                   servers, state_file)
+        threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sandbox-http",
+            daemon=True,
+        ).start()
+    return Running(
+        _url("http", servers[0]),
+        _url("https", servers[1]),
+        ca_file,
+        state,
+        site,
+        servers,
+        state_file,
+    )

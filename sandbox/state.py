@@ -34,10 +34,17 @@ PROVIDERS = ("google", "microsoft", "exchange")
 PASSWORD_PROVIDERS = ("exchange",)  # sign in with the mailbox password, not OAuth
 ROLES = ("freeBusyReader", "reader", "writer", "owner")  # weakest first
 REQUEST_FAULTS = ("rate_limit", "server_error", "slow")
-STATE_FAULTS = ("revoke_grant", "lose_calendar_access", "expire_sync_tokens",
-                "expire_access_tokens")
+# Faults of push deliveries (Google channel messages, Graph notifications), per notification.
+PUSH_FAULTS = ("push_delay", "push_duplicate", "push_drop", "push_reorder")
+STATE_FAULTS = (
+    "revoke_grant",
+    "lose_calendar_access",
+    "expire_sync_tokens",
+    "expire_access_tokens",
+)
 CALENDAR_FIELDS = ("id", "name", "access", "primary", "timezone")
 DEFAULT_PASSWORD = "sandbox"
+REVOKED = "Token has been expired or revoked."  # Google's invalid_grant description
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 AUTH_CODE_LIFETIME = timedelta(minutes=10)
 
@@ -177,6 +184,11 @@ class Event:
     sequence: int = 0
     changed: int = 0  # position in the global change sequence
 
+    def ical_uid(self, suffix: str) -> str:
+        """The iCalendar UID: an invitation's copies keep the organizer's (`extra`); otherwise
+        the series' or event's id with the provider's `suffix`."""
+        return self.extra.get("ical_uid") or f"{self.recurring_event_id or self.id}{suffix}"
+
     @property
     def all_day(self) -> bool:
         return not isinstance(self.start, datetime)
@@ -187,8 +199,10 @@ class Event:
 
     def span(self) -> tuple[datetime, datetime]:
         """Aware [start, end); all-day events cover whole days in their time zone."""
-        return (recurrence.instant(self.start, self.timezone),
-                recurrence.instant(self.end, self.timezone))
+        return (
+            recurrence.instant(self.start, self.timezone),
+            recurrence.instant(self.end, self.timezone),
+        )
 
     def overlaps(self, window: tuple[datetime, datetime]) -> bool:
         start, end = self.span()
@@ -249,6 +263,19 @@ class Grant:
     scopes: list[str]
     revoked: bool = False
     nonce: str = ""
+    issued_at: datetime = field(default_factory=now)
+    last_used: datetime = field(default_factory=now)  # last refresh
+    revoked_reason: str = ""  # the invalid_grant description refreshes get once revoked
+
+
+@dataclass
+class RefreshToken:
+    """A refresh token issued by rotation (Microsoft): it stands for `grant` (the key of the
+    grant, its first refresh token)."""
+
+    grant: str
+    issued_at: datetime = field(default_factory=now)
+    last_used: datetime = field(default_factory=now)
 
 
 @dataclass
@@ -268,6 +295,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     status: int = 0  # 0: the provider's usual status for the kind
+    probability: float = 1.0  # push_drop: the chance each affected notification is lost
 
     def matches(self, provider: str, email: str) -> bool:
         return self.provider == provider and self.email in ("", email.lower())
@@ -280,6 +308,7 @@ class Delivery:
     at: datetime = field(default_factory=now)
     status: int = 0  # HTTP status the receiver answered; 0 when it could not be reached
     error: str = ""
+    fault: str = ""  # what an injected push fault did to it: delayed, duplicate, dropped...
 
 
 @dataclass
@@ -298,9 +327,15 @@ class Channel:
     messages: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
     stopped: bool = False
+    lifecycle_address: str = ""  # Graph's lifecycleNotificationUrl
+    paused: bool = False  # Graph: change notifications wait for a reauthorization
 
     def active(self, at: datetime) -> bool:
         return not self.stopped and (self.expiration is None or self.expiration > at)
+
+    @property
+    def delivering(self) -> bool:
+        return not self.paused
 
 
 @dataclass
@@ -326,10 +361,11 @@ class Invitation:
     attendee: str
     calendar_id: str
     event_id: str
-    kind: str  # invite | update | cancel
+    kind: str  # invite | update | cancel | reply (an attendee's answer to the organizer)
     summary: str
     start: datetime | date
     at: datetime = field(default_factory=now)
+    response: str = ""  # reply: accepted | tentative | declined
 
 
 @dataclass
@@ -347,6 +383,8 @@ class Data:
     calendars: dict[str, Calendar] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)  # rotated ones
+    clients: dict[str, dict[str, str]] = field(default_factory=dict)  # client id -> settings
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -432,11 +470,31 @@ def locked(method: Callable) -> Callable:
 # --- the state -----------------------------------------------------------------------------
 
 
+@dataclass
+class Settings:
+    """How the sandbox itself behaves; start options, changeable through the control API and
+    back to their start values on reset."""
+
+    # Google and Graph insist on https push addresses; the app's tests receive on plain http.
+    allow_http_push: bool = False
+    # CA bundle push deliveries trust for https receivers (empty: the system's, as the real
+    # services trust only publicly issued certificates).
+    push_ca_file: str = ""
+
+
 class State:
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self.lock = threading.RLock()
         self.data = Data()
+        self.start_settings = settings or Settings()
+        self.settings = dataclasses.replace(self.start_settings)
         self._listeners: list[Callable[[Change], None]] = []
+        self._write_listeners: list[Callable[[str, Event, list[str]], None]] = []
+
+    def on_write(self, listener: Callable[[str, Event, list[str]], None]) -> None:
+        """Call `listener(provider, event, invited emails)` (under the lock) after every write
+        a client made through a provider API."""
+        self._write_listeners.append(listener)
 
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         """Call `listener` (under the lock; it must not block) after every event change."""
@@ -445,6 +503,7 @@ class State:
     @locked
     def reset(self) -> None:
         self.data = Data()
+        self.settings = dataclasses.replace(self.start_settings)
 
     @locked
     def dump(self) -> dict[str, Any]:
@@ -457,8 +516,14 @@ class State:
     # mailboxes and calendars
 
     @locked
-    def add_mailbox(self, provider: str, email: str, password: str = DEFAULT_PASSWORD,
-                    timezone: str = "UTC", calendars: Iterable[dict[str, Any]] = ()) -> Mailbox:
+    def add_mailbox(
+        self,
+        provider: str,
+        email: str,
+        password: str = DEFAULT_PASSWORD,
+        timezone: str = "UTC",
+        calendars: Iterable[dict[str, Any]] = (),
+    ) -> Mailbox:
         if provider not in PROVIDERS:
             raise Invalid(f"provider must be one of {', '.join(PROVIDERS)}")
         email = email.strip().lower()
@@ -494,8 +559,15 @@ class State:
             raise NotFound(f"no mailbox {email}") from None
 
     @locked
-    def add_calendar(self, email: str, name: str = "", access: str = "owner",
-                     id: str = "", primary: bool = False, timezone: str = "") -> Calendar:
+    def add_calendar(
+        self,
+        email: str,
+        name: str = "",
+        access: str = "owner",
+        id: str = "",
+        primary: bool = False,
+        timezone: str = "",
+    ) -> Calendar:
         """Give the mailbox a calendar: a new one, or an existing one shared with it."""
         mailbox = self.mailbox(email)
         if access not in ROLES:
@@ -503,8 +575,13 @@ class State:
         calendar = self.data.calendars.get(id)
         if calendar is None:
             owner = mailbox.email if access == "owner" else ""
-            calendar = Calendar(id or new_id(), mailbox.provider, name or id or "Calendar",
-                                check_timezone(timezone or mailbox.timezone), owner)
+            calendar = Calendar(
+                id or new_id(),
+                mailbox.provider,
+                name or id or "Calendar",
+                check_timezone(timezone or mailbox.timezone),
+                owner,
+            )
             self.data.calendars[calendar.id] = calendar
         elif calendar.provider != mailbox.provider:
             raise Invalid(f"calendar {id} belongs to {calendar.provider}")
@@ -547,8 +624,11 @@ class State:
     @locked
     def calendars_of(self, mailbox: Mailbox) -> list[tuple[Calendar, Access]]:
         """The calendars the mailbox can currently see, primary first."""
-        seen = [(self.data.calendars[cal_id], access)
-                for cal_id, access in mailbox.calendars.items() if not access.lost]
+        seen = [
+            (self.data.calendars[cal_id], access)
+            for cal_id, access in mailbox.calendars.items()
+            if not access.lost
+        ]
         return sorted(seen, key=lambda pair: not pair[1].primary)
 
     @locked
@@ -589,21 +669,26 @@ class State:
         original = parsed[1]
         if isinstance(original, datetime):
             original = original.astimezone(ZoneInfo(master.timezone))
-        if not recurrence.is_occurrence(master.recurrence, master.start, master.timezone,
-                                        original):
+        if not recurrence.is_occurrence(master.recurrence, master.start, master.timezone, original):
             raise NotFound(f"event {event_id} not found")
         return _instance(master, original)
 
     @locked
-    def update_event(self, calendar: Calendar, event_id: str,
-                     changes: dict[str, Any]) -> tuple[Event, Event]:
-        """Apply field changes; returns (before, after). Editing an instance stores an exception."""
+    def update_event(
+        self,
+        calendar: Calendar,
+        event_id: str,
+        changes: dict[str, Any],
+        bump_sequence: bool = True,
+    ) -> tuple[Event, Event]:
+        """Apply field changes; returns (before, after). Editing an instance stores an exception.
+        An attendee's answer is a change that leaves the iCalendar SEQUENCE alone."""
         before = self.find_event(calendar, event_id)
         if before.cancelled:
             raise Gone(f"event {event_id} has been deleted")
         after = dataclasses.replace(before, **changes)
         validate_event(after)
-        after.sequence = before.sequence + 1
+        after.sequence = before.sequence + (1 if bump_sequence else 0)
         after.updated = now()
         calendar.events[after.id] = after
         self._changed(calendar, after, "updated")
@@ -617,8 +702,11 @@ class State:
         if event.cancelled:
             raise Gone(f"event {event_id} has been deleted")
         if event.recurrence:
-            for exception in [e for e in calendar.events.values()
-                              if e.recurring_event_id == event.id and not e.cancelled]:
+            for exception in [
+                e
+                for e in calendar.events.values()
+                if e.recurring_event_id == event.id and not e.cancelled
+            ]:
                 self._cancel(calendar, exception)
         return self._cancel(calendar, event)
 
@@ -636,21 +724,25 @@ class State:
             listener(change)
 
     @locked
-    def instances(self, calendar: Calendar, master: Event,
-                  window: tuple[datetime, datetime] | None = None) -> list[Event]:
+    def instances(
+        self, calendar: Calendar, master: Event, window: tuple[datetime, datetime] | None = None
+    ) -> list[Event]:
         """The instances of a recurring event, its exceptions applied, cancelled ones included.
 
         Live instances are kept when they overlap `window`, cancelled ones when their
         original start falls in it.
         """
         duration = master.span()[1] - master.span()[0]
-        starts = recurrence.occurrences(master.recurrence, master.start, master.timezone,
-                                        duration, window, now())
+        starts = recurrence.occurrences(
+            master.recurrence, master.start, master.timezone, duration, window, now()
+        )
         found = {instance_id(master.id, start): _instance(master, start) for start in starts}
-        found.update((e.id, e) for e in calendar.events.values()
-                     if e.recurring_event_id == master.id)
-        return sorted((e for e in found.values() if _in_window(e, window)),
-                      key=lambda e: e.span()[0])
+        found.update(
+            (e.id, e) for e in calendar.events.values() if e.recurring_event_id == master.id
+        )
+        return sorted(
+            (e for e in found.values() if _in_window(e, window)), key=lambda e: e.span()[0]
+        )
 
     @locked
     def occurrences(self, calendar: Calendar, window: tuple[datetime, datetime]) -> list[Event]:
@@ -693,18 +785,41 @@ class State:
     # OAuth
 
     @locked
-    def issue_code(self, provider: str, email: str, client_id: str, redirect_uri: str,
-                   scopes: list[str], code_challenge: str = "",
-                   code_challenge_method: str = "", nonce: str = "") -> AuthCode:
-        code = AuthCode(secrets.token_urlsafe(32), provider, self.mailbox(email).email,
-                        client_id, redirect_uri, scopes, code_challenge,
-                        code_challenge_method or ("S256" if code_challenge else ""), nonce)
+    def issue_code(
+        self,
+        provider: str,
+        email: str,
+        client_id: str,
+        redirect_uri: str,
+        scopes: list[str],
+        code_challenge: str = "",
+        code_challenge_method: str = "",
+        nonce: str = "",
+    ) -> AuthCode:
+        code = AuthCode(
+            secrets.token_urlsafe(32),
+            provider,
+            self.mailbox(email).email,
+            client_id,
+            redirect_uri,
+            scopes,
+            code_challenge,
+            code_challenge_method or ("S256" if code_challenge else ""),
+            nonce,
+        )
         self.data.auth_codes[code.code] = code
         return code
 
     @locked
-    def redeem_code(self, provider: str, code: str, client_id: str, client_secret: str,
-                    redirect_uri: str, code_verifier: str) -> Grant:
+    def redeem_code(
+        self,
+        provider: str,
+        code: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        code_verifier: str,
+    ) -> Grant:
         """Exchange an authorization code once (RFC 6749 4.1.3, PKCE per RFC 7636)."""
         issued = self.data.auth_codes.get(code)
         if issued is None or issued.provider != provider or issued.expires_at < now():
@@ -718,35 +833,76 @@ class State:
             raise OAuthError("redirect_uri_mismatch", "Bad Request")
         if issued.code_challenge and not _pkce_matches(issued, code_verifier):
             raise OAuthError("invalid_grant", "Invalid code verifier.")
-        return self.issue_grant(provider, issued.email, client_id, client_secret,
-                                issued.scopes, issued.nonce)
+        return self.issue_grant(
+            provider, issued.email, client_id, client_secret, issued.scopes, issued.nonce
+        )
 
     @locked
-    def issue_grant(self, provider: str, email: str, client_id: str, client_secret: str,
-                    scopes: list[str], nonce: str = "") -> Grant:
+    def issue_grant(
+        self,
+        provider: str,
+        email: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str],
+        nonce: str = "",
+    ) -> Grant:
         mailbox = self.mailbox(email)
         if mailbox.provider != provider:
             raise Invalid(f"{email} is a {mailbox.provider} mailbox")
-        grant = Grant(secrets.token_urlsafe(32), provider, mailbox.email, client_id,
-                      client_secret, scopes, nonce=nonce)
+        grant = Grant(
+            secrets.token_urlsafe(32),
+            provider,
+            mailbox.email,
+            client_id,
+            client_secret,
+            scopes,
+            nonce=nonce,
+        )
         self.data.grants[grant.refresh_token] = grant
         return grant
 
     @locked
-    def refresh_grant(self, provider: str, refresh_token: str, client_id: str,
-                      client_secret: str) -> Grant:
-        grant = self.data.grants.get(refresh_token)
-        if grant is None or grant.provider != provider or grant.revoked:
+    def refresh_grant(
+        self, provider: str, refresh_token: str, client_id: str, client_secret: str
+    ) -> Grant:
+        grant = self.grant_for(refresh_token)
+        if grant is None or grant.provider != provider:
             raise OAuthError("invalid_grant", "Token has been expired or revoked.")
+        if grant.revoked:
+            raise OAuthError("invalid_grant", grant.revoked_reason or REVOKED)
         # Grants minted by the control API name no client, so any client may refresh them.
-        if grant.client_id and (grant.client_id, grant.client_secret) != (client_id,
-                                                                             client_secret):
+        if grant.client_id and (grant.client_id, grant.client_secret) != (client_id, client_secret):
             raise OAuthError("invalid_client", "The OAuth client was not found.", 401)
         return grant
 
     @locked
-    def issue_access_token(self, grant: Grant,
-                           lifetime: timedelta = ACCESS_TOKEN_LIFETIME) -> AccessToken:
+    def grant_for(self, refresh_token: str) -> Grant | None:
+        """The grant a refresh token (its first one, or one issued by rotation) stands for."""
+        rotated = self.data.refresh_tokens.get(refresh_token)
+        return self.data.grants.get(rotated.grant if rotated else refresh_token)
+
+    @locked
+    def rotate_refresh_token(self, grant: Grant) -> str:
+        """A new refresh token for the grant; the ones before it stay valid."""
+        token = secrets.token_urlsafe(32)
+        self.data.refresh_tokens[token] = RefreshToken(grant.refresh_token)
+        return token
+
+    @locked
+    def revoke_grants(self, grants: Iterable[Grant], reason: str = "") -> int:
+        """Revoke grants; refreshing them answers invalid_grant with `reason` from now on."""
+        count = 0
+        for grant in grants:
+            if not grant.revoked:
+                grant.revoked, grant.revoked_reason = True, reason
+                count += 1
+        return count
+
+    @locked
+    def issue_access_token(
+        self, grant: Grant, lifetime: timedelta = ACCESS_TOKEN_LIFETIME
+    ) -> AccessToken:
         token = AccessToken(secrets.token_urlsafe(32), grant.refresh_token, now() + lifetime)
         self.data.access_tokens[token.token] = token
         return token
@@ -766,7 +922,7 @@ class State:
     def revoke_token(self, token: str) -> bool:
         """Revoke the grant behind a refresh or access token, as a user removing access does."""
         access = self.data.access_tokens.get(token)
-        grant = self.data.grants.get(access.refresh_token if access else token)
+        grant = self.grant_for(access.refresh_token if access else token)
         if grant is not None:
             grant.revoked = True
         return grant is not None
@@ -774,21 +930,41 @@ class State:
     # faults
 
     @locked
-    def add_fault(self, kind: str, provider: str, email: str = "", count: int = 1,
-                  retry_after: int = 1, delay: float = 0.0, status: int = 0,
-                  calendar_id: str = "") -> dict[str, Any]:
-        """Queue a request fault, or apply a state fault at once; returns what was done."""
+    def add_fault(
+        self,
+        kind: str,
+        provider: str,
+        email: str = "",
+        count: int = 1,
+        retry_after: int = 1,
+        delay: float = 0.0,
+        status: int = 0,
+        calendar_id: str = "",
+        probability: float = 1.0,
+    ) -> dict[str, Any]:
+        """Queue a request or push fault, or apply a state fault at once; returns what was done."""
         if provider not in PROVIDERS:
             raise Invalid(f"provider must be one of {', '.join(PROVIDERS)}")
         email = email.strip().lower()
-        if kind in REQUEST_FAULTS:
-            fault = Fault(new_id(), kind, provider, email, number(count, "count"),
-                          number(retry_after, "retry_after"), number(delay, "delay", float),
-                          number(status, "status"))
+        if kind in REQUEST_FAULTS + PUSH_FAULTS:
+            fault = Fault(
+                new_id(),
+                kind,
+                provider,
+                email,
+                number(count, "count"),
+                number(retry_after, "retry_after"),
+                number(delay, "delay", float),
+                number(status, "status"),
+                number(probability, "probability", float),
+            )
+            if fault.remaining < 1 or not 0 <= fault.probability <= 1:
+                raise Invalid("count must be at least 1 and probability between 0 and 1")
             self.data.faults.append(fault)
             return to_jsonable(fault)
         if kind not in STATE_FAULTS:
-            raise Invalid(f"kind must be one of {', '.join(REQUEST_FAULTS + STATE_FAULTS)}")
+            kinds = REQUEST_FAULTS + PUSH_FAULTS + STATE_FAULTS
+            raise Invalid(f"kind must be one of {', '.join(kinds)}")
         affected = getattr(self, f"_fault_{kind}")(provider, email, calendar_id)
         return {"kind": kind, "provider": provider, "email": email, "affected": affected}
 
@@ -804,8 +980,11 @@ class State:
             for mailbox in mailboxes:
                 mailbox.password = secrets.token_urlsafe(16)
             return len(mailboxes)
-        grants = [g for g in self.data.grants.values()
-                  if g.provider == provider and email in ("", g.email) and not g.revoked]
+        grants = [
+            g
+            for g in self.data.grants.values()
+            if g.provider == provider and email in ("", g.email) and not g.revoked
+        ]
         for grant in grants:
             grant.revoked = True
         return len(grants)
@@ -829,8 +1008,12 @@ class State:
         return 1
 
     def _fault_expire_sync_tokens(self, provider: str, email: str, calendar_id: str) -> int:
-        ids = {cal_id for mailbox in self._mailboxes_for(provider, email)
-               for cal_id in mailbox.calendars if calendar_id in ("", cal_id)}
+        ids = {
+            cal_id
+            for mailbox in self._mailboxes_for(provider, email)
+            for cal_id in mailbox.calendars
+            if calendar_id in ("", cal_id)
+        }
         for cal_id in ids:
             self.data.calendars[cal_id].sync_epoch += 1
         return len(ids)
@@ -838,13 +1021,26 @@ class State:
     @locked
     def take_fault(self, provider: str, email: str) -> Fault | None:
         """The next queued fault for a request of `email` to `provider`, consuming one use."""
+        found = self._take(provider, email, REQUEST_FAULTS)
+        return found[0] if found else None
+
+    @locked
+    def take_push_faults(self, provider: str, email: str) -> list[Fault]:
+        """The push faults that apply to the next notification of `email`'s channel (at most
+        one of each kind), each consuming one use."""
+        found: list[Fault] = []
+        for kind in PUSH_FAULTS:
+            found += self._take(provider, email, (kind,))
+        return found
+
+    def _take(self, provider: str, email: str, kinds: tuple[str, ...]) -> list[Fault]:
         for fault in self.data.faults:
-            if fault.matches(provider, email):
+            if fault.kind in kinds and fault.matches(provider, email):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.data.faults.remove(fault)
-                return fault
-        return None
+                return [fault]
+        return []
 
     @locked
     def clear_faults(self) -> None:
@@ -876,21 +1072,40 @@ class State:
     @locked
     def channels_for(self, calendar_id: str) -> list[Channel]:
         at = now()
-        return [c for c in self.data.channels.values()
-                if c.calendar_id == calendar_id and c.active(at)]
+        return [
+            c for c in self.data.channels.values() if c.calendar_id == calendar_id and c.active(at)
+        ]
 
     # what clients wrote
 
     @locked
-    def record_write(self, provider: str, mailbox: Mailbox, action: str, before: Event | None,
-                     after: Event, body: dict[str, Any], send_updates: str) -> Write:
+    def record_write(
+        self,
+        provider: str,
+        mailbox: Mailbox,
+        action: str,
+        before: Event | None,
+        after: Event,
+        body: dict[str, Any],
+        send_updates: str,
+    ) -> Write:
         """Log an API write and the invitations it sent (`send_updates`: all|external|none)."""
         sent = _invitations(provider, mailbox, action, before, after, send_updates)
         self.data.invitations += sent
-        write = Write(provider, mailbox.email, after.calendar_id, after.id, action, body,
-                      [a.email for a in after.attendees], send_updates,
-                      [i.attendee for i in sent])
+        write = Write(
+            provider,
+            mailbox.email,
+            after.calendar_id,
+            after.id,
+            action,
+            body,
+            [a.email for a in after.attendees],
+            send_updates,
+            [i.attendee for i in sent],
+        )
         self.data.writes.append(write)
+        for listener in self._write_listeners:
+            listener(provider, after, write.invited)
         return write
 
 
@@ -907,9 +1122,15 @@ def validate_event(event: Event) -> None:
 def _instance(master: Event, start: datetime | date) -> Event:
     duration = master.end - master.start
     return dataclasses.replace(
-        master, id=instance_id(master.id, start), start=start, end=start + duration,
-        recurrence=[], recurring_event_id=master.id, original_start=start,
-        attendees=[dataclasses.replace(a) for a in master.attendees])
+        master,
+        id=instance_id(master.id, start),
+        start=start,
+        end=start + duration,
+        recurrence=[],
+        recurring_event_id=master.id,
+        original_start=start,
+        attendees=[dataclasses.replace(a) for a in master.attendees],
+    )
 
 
 def _in_window(event: Event, window: tuple[datetime, datetime] | None) -> bool:
@@ -929,8 +1150,14 @@ def _pkce_matches(code: AuthCode, verifier: str) -> bool:
     return secrets.compare_digest(expected, code.code_challenge)
 
 
-def _invitations(provider: str, mailbox: Mailbox, action: str, before: Event | None,
-                 after: Event, send_updates: str) -> list[Invitation]:
+def _invitations(
+    provider: str,
+    mailbox: Mailbox,
+    action: str,
+    before: Event | None,
+    after: Event,
+    send_updates: str,
+) -> list[Invitation]:
     """Who hears about a write: new guests get invites, current ones updates, removed ones
     (and everyone on delete) cancellations; the organizer never mails themself."""
     if send_updates == "none":
@@ -943,8 +1170,17 @@ def _invitations(provider: str, mailbox: Mailbox, action: str, before: Event | N
     else:
         targets = {email: "update" if email in old else "invite" for email in new}
         targets.update(dict.fromkeys(old - new, "cancel"))
-    return [Invitation(provider, mailbox.email, email, after.calendar_id, after.id, kind,
-                       after.summary, after.start)
-            for email, kind in sorted(targets.items())
-            if email != mailbox.email
-            and (send_updates == "all" or email.rpartition("@")[2] != domain)]
+    return [
+        Invitation(
+            provider,
+            mailbox.email,
+            email,
+            after.calendar_id,
+            after.id,
+            kind,
+            after.summary,
+            after.start,
+        )
+        for email, kind in sorted(targets.items())
+        if email != mailbox.email and (send_updates == "all" or email.rpartition("@")[2] != domain)
+    ]

@@ -24,9 +24,12 @@ import dns.name
 import dns.resolver
 from django.conf import settings
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from scheduler.models import Account, Domain
+from scheduler import mail
+from scheduler.models import Account, Domain, User
 
 logger = logging.getLogger(__name__)
 
@@ -213,14 +216,30 @@ def apply_check(domain: Domain, result: CheckResult, now: datetime) -> None:
 
 
 def _fail(domain: Domain, now: datetime) -> None:
-    from scheduler.tasks import send_domain_failing_email
-
     if not domain.failure_notified:
         domain.failure_notified = True
-        send_domain_failing_email.delay_on_commit(domain.pk)
+        queue_failing_email(domain)
     if domain.verified and now - domain.failing_since >= grace_period():
         logger.warning("domain disconnected after grace period", extra={"domain": domain.hostname})
         domain.verified = False
+
+
+def queue_failing_email(domain: Domain) -> None:
+    """Tell the account's admins their verified domain's records stopped checking out (once
+    per failure episode: `failure_notified`), through the mail outbox."""
+    admins = domain.account.users.filter(role=User.Role.ADMIN, is_active=True)
+    context = {
+        "domain": domain,
+        "served_until": served_until(domain),
+        "settings_url": settings.APP_BASE_URL + reverse("settings:domains"),
+    }
+    for email in sorted(admins.values_list("email", flat=True)):
+        mail.queue(
+            email,
+            f"{domain.display_name} stopped working for your scheduling pages",
+            render_to_string("scheduler/email/domain_failing.txt", context),
+            kind="domain.failing",
+        )
 
 
 def served_until(domain: Domain) -> datetime | None:

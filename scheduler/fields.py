@@ -42,6 +42,28 @@ def rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
 
+# Secrets kept inside other structures (allauth's MFA data) carry this marker, so that a value
+# written before encryption was switched on can still be told apart and read.
+SECRET_PREFIX = "fernet:"  # noqa: S105 - a format marker, not a secret
+
+
+def encrypt_secret(value: str) -> str:
+    return SECRET_PREFIX + encrypt(value)
+
+
+def decrypt_secret(value: str) -> str:
+    if value.startswith(SECRET_PREFIX):
+        return decrypt(value.removeprefix(SECRET_PREFIX))
+    return value  # written in the clear before encryption: read as it is
+
+
+def rotate_secret(value: str) -> str:
+    """Re-encrypt a marked secret with the current key; encrypt a plaintext one."""
+    if value.startswith(SECRET_PREFIX):
+        return SECRET_PREFIX + rotate(value.removeprefix(SECRET_PREFIX))
+    return encrypt_secret(value)
+
+
 class EncryptedTextField(models.TextField):
     """Text stored as Fernet ciphertext; Python code only ever sees plaintext.
 

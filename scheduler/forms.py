@@ -7,8 +7,12 @@ from urllib.parse import urlsplit
 import idna
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.core.validators import MaxLengthValidator
 
+from scheduler.inputs import validate_text
 from scheduler.models import Domain, User
+
+EMAIL_MAX_LENGTH = 254
 
 
 @cache
@@ -33,9 +37,20 @@ class SignupForm(AllauthSignupForm):
 
     field_order = ["full_name", "company", "email", "password1", "password2", "timezone"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An address (and the column that stores it) holds at most 254 characters (RFC
+        # 5321): a longer one is refused here, never cut short on the way to the database.
+        email = self.fields["email"]
+        email.max_length = EMAIL_MAX_LENGTH
+        email.validators.append(MaxLengthValidator(EMAIL_MAX_LENGTH))
+        email.widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)
+        for name in ("full_name", "company"):
+            self.fields[name].validators.append(validate_text)
+
 
 class InviteUserForm(forms.Form):
-    email = forms.EmailField(label="Email address")
+    email = forms.EmailField(label="Email address", max_length=EMAIL_MAX_LENGTH)
     full_name = forms.CharField(max_length=200, required=False, label="Name")
     role = forms.ChoiceField(choices=User.Role.choices, initial=User.Role.MEMBER)
     personal_email_access = forms.BooleanField(

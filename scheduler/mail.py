@@ -49,6 +49,7 @@ def queue(
     kind: str = "",
     attachments: tuple[Attachment, ...] = (),
     limit: Limit | None = None,
+    reply_to: str = "",
 ) -> OutgoingEmail:
     """Queue one email; it is sent after the current transaction commits.
 
@@ -63,6 +64,7 @@ def queue(
         to=to,
         subject=" ".join(subject.split())[:255],  # a line break in a subject breaks the mail
         body=body,
+        reply_to=reply_to,
         kind=kind,
         state=state,
         attachments=[
@@ -108,7 +110,12 @@ def send(email_id: int) -> str:
 
 
 def _message(email: OutgoingEmail) -> EmailMessage:
-    message = EmailMessage(email.subject, email.body, to=[email.to])
+    message = EmailMessage(
+        email.subject,
+        email.body,
+        to=[email.to],
+        reply_to=[email.reply_to] if email.reply_to else None,
+    )
     for item in email.attachments:
         message.attach(item["name"], base64.b64decode(item["content"]), item["mimetype"])
     return message

@@ -174,6 +174,7 @@ class Domain(models.Model):
         except idna.IDNAError:
             return self.hostname
 
+
 class OutgoingEmail(models.Model):
     """An email queued in the transaction of the change it reports, sent by a worker after
     commit, one email per task, retried with backoff until it goes out (scheduler.mail)."""
@@ -185,6 +186,7 @@ class OutgoingEmail(models.Model):
         SUPPRESSED = "suppressed", "Suppressed (rate limit)"
 
     to = models.EmailField(max_length=254)
+    reply_to = models.EmailField(max_length=254, blank=True)
     subject = models.CharField(max_length=255)
     body = models.TextField()
     attachments = models.JSONField(default=list, blank=True)  # [{name, content, mimetype}]

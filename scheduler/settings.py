@@ -93,8 +93,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "scheduler.middleware.RejectMalformedRequests",
+    # The host is checked (app hosts, or an account's verified custom domain) before anything
+    # answers, the https redirect included: never a redirect to an attacker-chosen host.
     "meetings.middleware.CustomDomainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,7 +141,12 @@ DATABASES = {
         _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Shown in pg_stat_activity: which kind of process holds each connection.
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
+        env_str("DB_APPLICATION_NAME") or "meetings"
+    )
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default serves several threads and processes (gunicorn, worker, beat):
     # WAL lets readers and the writer work side by side, IMMEDIATE takes the write lock when a
     # transaction begins (no lock-upgrade deadlocks), and writers wait instead of failing.
@@ -212,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Public booking POSTs allowed per client address (django-ratelimit rate syntax).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
+# Slot lists asked for per client address (beyond the cache: distinct queries compute).
+SLOTS_RATE_LIMIT = env_str("SLOTS_RATE_LIMIT") or "300/m"
 # Chat widget posts (messages, email, booking links) allowed per visitor and per client
 # address, and new conversations per client address.
 CHAT_VISITOR_RATE_LIMIT = env_str("CHAT_VISITOR_RATE_LIMIT") or "20/m"
@@ -264,6 +274,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Meetings] "
 # Links in allauth's emails use the scheme the app is reached with (a first self-hosted run
 # is on http://localhost).
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if APP_BASE_URL.startswith("https:") else "http"
+MFA_ADAPTER = "scheduler.adapters.MFAAdapter"  # TOTP secrets and recovery seeds encrypted
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER") or "Meetings"
 

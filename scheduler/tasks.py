@@ -50,15 +50,3 @@ def check_domain(domain_id: int) -> None:
 
     with contextlib.suppress(Domain.DoesNotExist):  # removed since it was queued
         verify_domain(domain_id)
-
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    max_retries=5,
-)
-def send_domain_failing_email(domain_id: int) -> None:
-    from scheduler.notifications import send_domain_failing
-
-    send_domain_failing(domain_id)

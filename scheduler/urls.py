@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from scheduler import views
+from scheduler import admin_access, views
+from scheduler.api.views import openapi
 from scheduler.health import healthz
 
 settings_patterns = (
@@ -20,9 +21,12 @@ settings_patterns = (
     "settings",
 )
 
+admin_access.secure(admin.site)
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("api/openapi.json", openapi, name="openapi"),
     path("", include("meetings.site_urls")),
     path("webhooks/calendar/", include("calendars.webhook_urls")),
     path("admin/", admin.site.urls),

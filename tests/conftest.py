@@ -82,26 +82,16 @@ def worker_mail_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, sandbox, live_server, worker_mail_dir):
-    """A real Celery worker (separate process) on Redis, using the test database, the
-    session's sandbox and the live server as the app's public address.
-
-    Tests that need it must commit their data: use `transactional_db`. Mail the worker
-    sends lands as files in `worker_mail_dir`.
-    """
-    import subprocess
-    import sys
-    from pathlib import Path
-
+def worker_env(django_db_setup, sandbox, live_server):
+    """The environment of a real worker process: the test database, the session's sandbox
+    and the live server as the app's public address."""
     from django.conf import settings
-
-    from scheduler.celery import app
 
     db = settings.DATABASES["default"]
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     )
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -113,6 +103,25 @@ def celery_worker_process(django_db_setup, sandbox, live_server, worker_mail_dir
         "EXCHANGE_ALLOW_PRIVATE_URLS": "1",
         "APP_BASE_URL": live_server.url,
         "CALENDAR_PUSH_ENABLED": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(worker_env, worker_mail_dir):
+    """A real Celery worker (separate process) on Redis, using the test database, the
+    session's sandbox and the live server as the app's public address.
+
+    Tests that need it must commit their data: use `transactional_db`. Mail the worker
+    sends lands as files in `worker_mail_dir`.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from scheduler.celery import app
+
+    env = {
+        **worker_env,
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(worker_mail_dir),
     }
@@ -167,7 +176,8 @@ def sandbox(tmp_path_factory):
     """The provider sandbox on free loopback ports, for the whole session."""
     from sandbox.testing import start_sandbox
 
-    running = start_sandbox(tmp_path_factory.mktemp("sandbox-ca"))
+    # The app's push receivers (live server, test receivers) listen on plain http.
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox-ca"), allow_http_push=True)
     yield running
     running.stop()
 

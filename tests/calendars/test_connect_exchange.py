@@ -20,7 +20,9 @@ def mailbox(sandbox_client):
         EMAIL,
         password="S3cret-pass",
         timezone="Europe/Warsaw",
-        calendars=[{"id": "team-cal", "name": "Team", "access": "writer"}],
+        # The mailbox's own second calendar: EWS lists a mailbox's own folders only (shared
+        # calendars are opened by delegate access, see sandbox/README.md).
+        calendars=[{"id": "team-cal", "name": "Team", "access": "owner"}],
     )
 
 

@@ -95,7 +95,7 @@ def test_a_push_notification_triggers_a_sync_without_waiting_for_beat(
     # The first sync (in the worker) opens a watch channel to the live server's webhook.
     _sync_in_worker(worker_connection.pk, full=True)
     primary.refresh_from_db()
-    assert primary.channel_id and primary.channel_token
+    assert primary.channel_id and primary.channel_token_hash
     # Far from due: only a notification can bring the next sync forward.
     CalendarConnection.objects.filter(pk=worker_connection.pk).update(
         next_sync_at=datetime.now(UTC) + timedelta(hours=6)
@@ -206,3 +206,135 @@ def test_a_revoked_grant_ends_in_reconnect_required_and_one_email(
     reconnect = [m for m in mails if "Reconnect your Google calendar" in m]
     assert len(reconnect) == 1 and worker_connection.user.email in reconnect[0]
     assert sync.due_connection_ids(datetime.now(UTC) + timedelta(days=1)) == []
+
+
+def test_a_revoked_grant_switches_the_page_to_requests_within_one_sync(
+    worker_connection, sandbox_client, worker_mail_dir, live_server
+):
+    """Within one sync in the worker: the page's mode turns to requests (the slots JSON, the
+    booking answer), and the owner gets exactly one alert."""
+    import requests
+
+    from meetings.models import SchedulingPage
+
+    for path in worker_mail_dir.iterdir():
+        path.unlink()
+    user = worker_connection.user
+    page = SchedulingPage.objects.create(
+        account=user.account,
+        owner=user,
+        name="Intro",
+        slug="revoked",
+        weekly_hours={str(day): [["08:00", "18:00"]] for day in range(7)},
+        min_notice=0,
+    )
+    day = _at(2).date().isoformat()
+    slots_url = f"{live_server.url}/meetings/{page.slug}/slots"
+    query = {"start": day, "end": day, "tz": "UTC"}
+    assert requests.get(slots_url, params=query, timeout=10).json()["mode"] == "booking"
+
+    sandbox_client.fault("google", "revoke_grant", email=MAILBOX)
+    sandbox_client.fault("google", "expire_access_tokens", email=MAILBOX)
+    _sync_in_worker(worker_connection.pk)  # one sync
+
+    assert requests.get(slots_url, params=query, timeout=10).json()["mode"] == "offline"
+    session = requests.Session()
+    session.get(f"{live_server.url}/meetings/{page.slug}", timeout=10)
+    answer = session.post(
+        f"{live_server.url}/meetings/{page.slug}/book",
+        json={
+            "start": _at(2, 10).isoformat(),
+            "duration": 30,
+            "timezone": "UTC",
+            "first_name": "Cora",
+            "last_name": "Contact",
+            "email": "cora@client.example",
+        },
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": live_server.url},
+        timeout=30,
+    )
+    assert answer.status_code == 201 and answer.json()["status"] == "requested"
+    assert not CalendarWrite.objects.exists()
+
+    def alerts() -> list[str]:
+        texts = [p.read_text() for p in worker_mail_dir.iterdir()]
+        return [t for t in texts if "Reconnect your Google calendar" in t]
+
+    assert _wait_for(lambda: len(alerts()) == 1)
+    time.sleep(1)
+    assert len(alerts()) == 1
+
+
+def test_bookings_cancelled_the_moment_they_are_made_never_error(
+    worker_connection, sandbox_client, live_server, settings
+):
+    """Book and cancel at once, twenty times, while the worker writes the events and another
+    client keeps reading the manage page: every answer is a success, and afterwards the
+    calendar holds none of the twenty."""
+    import threading
+
+    import requests
+
+    from meetings.models import Booking, SchedulingPage
+
+    settings.BOOKING_RATE_LIMIT = "1000/m"
+    user = worker_connection.user
+    SchedulingPage.objects.create(
+        account=user.account,
+        owner=user,
+        name="Quick",
+        slug="quick",
+        weekly_hours={str(day): [["08:00", "20:00"]] for day in range(7)},
+        min_notice=0,
+    )
+    session = requests.Session()
+    session.get(f"{live_server.url}/meetings/quick", timeout=10)
+    session.headers.update(
+        {"X-CSRFToken": session.cookies["csrftoken"], "Referer": live_server.url}
+    )
+    statuses: list[int] = []
+    stop = threading.Event()
+    manage_urls: list[str] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            for url in list(manage_urls[-3:]):
+                statuses.append(requests.get(url, timeout=30).status_code)
+
+    watcher = threading.Thread(target=reader, daemon=True)
+    watcher.start()
+    try:
+        for n in range(20):
+            made = session.post(
+                f"{live_server.url}/meetings/quick/book",
+                json={
+                    "start": _at(3, 8, 30 * n).isoformat(),
+                    "duration": 30,
+                    "timezone": "UTC",
+                    "first_name": "Quick",
+                    "last_name": str(n),
+                    "email": f"quick{n}@client.example",
+                },
+                timeout=30,
+            )
+            assert made.status_code == 201, made.content
+            manage_urls.append(made.json()["manage_url"])
+            cancelled = session.post(made.json()["manage_url"] + "cancel", timeout=30)
+            statuses.append(cancelled.status_code)
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
+    assert statuses and all(status < 400 for status in statuses), statuses
+    assert set(Booking.objects.values_list("status", flat=True)) == {"cancelled"}
+
+    primary = worker_connection.calendars.get(is_primary=True)
+
+    def none_left() -> bool:
+        sweep_calendar_writes.delay()
+        return not [
+            e
+            for e in sandbox_client.events(MAILBOX, primary.remote_id)
+            if e.get("summary", "").startswith("Quick") and e.get("status") != "cancelled"
+        ]
+
+    assert _wait_for(none_left, seconds=60, step=1)

@@ -39,11 +39,20 @@ def browser(playwright_driver):
 
 @pytest.fixture
 def browser_page(browser):
-    """A fresh browser context (no cookies) and page; base URL set by `page`."""
+    """A fresh browser context (no cookies) and page; base URL set by `page`.
+
+    Every browser test also checks that the Content-Security-Policy never refused anything
+    the app's own pages need (Chromium reports each refusal on the console)."""
+    refusals: list[str] = []
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text:
+            refusals.append(f"{message.page.url if message.page else ''}: {message.text}")
 
     def make(base_url: str, **context_options):
         context = browser.new_context(base_url=base_url, **context_options)
         context.set_default_timeout(15_000)
+        context.on("console", watch)
         contexts.append(context)
         return context.new_page()
 
@@ -51,6 +60,7 @@ def browser_page(browser):
     yield make
     for context in contexts:
         context.close()
+    assert not refusals, "the Content-Security-Policy refused: " + "; ".join(refusals)
 
 
 @pytest.fixture

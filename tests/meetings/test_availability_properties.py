@@ -309,3 +309,34 @@ def test_round_robin_slots_are_the_union_of_members_slots(team):
         assert slot.member_ids == tuple(
             sorted(i for i, starts in own.items() if slot.start in starts)
         )
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_busy_time_merged_ahead_gives_the_same_slots_and_reasons(scenario):
+    """A precomputed busy-time store hands the engine a merged `Timeline` instead of the
+    events: the slots and the yes/no of every start are the same."""
+    from meetings.availability import Timeline
+
+    timeline = Timeline.merge(scenario.busy)
+    merged = free_slots(
+        scenario.rules,
+        window_start=scenario.window_start,
+        window_end=scenario.window_end,
+        now=scenario.now,
+        bookings=scenario.bookings,
+        timeline=timeline,
+    )
+    assert merged == scenario.slots()
+    offered = set(merged)
+    for start in candidate_starts(
+        scenario.rules, window_start=scenario.window_start, window_end=scenario.window_end
+    ):
+        reasons = explain(
+            scenario.rules,
+            start,
+            now=scenario.now,
+            bookings=scenario.bookings,
+            timeline=timeline,
+        )
+        assert (not reasons) == (Slot(start, start + scenario.rules.duration) in offered)

@@ -7,13 +7,15 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.db import connection as db
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calendars import outbox, sync
+from calendars import busy, outbox, sync
 from calendars.models import CalendarWrite, Event
 from crm.models import Contact, Meeting
 from meetings.models import Booking, HostReservation, MeetingSettings
+from scheduler import availability_cache
 from tests.meetings.conftest import MAILBOX, next_day_at
 
 
@@ -67,6 +69,7 @@ def test_busy_events_in_the_mirror_are_not_offered(client, live_page, connection
         busy=False,
         title="Focus",
     )
+    busy.refresh(connection.user_id)  # what every writer of the mirror does
     starts = {s["start"] for s in _slots(client, live_page).json()["slots"]}
     assert next_day_at(10).isoformat() not in starts
     assert next_day_at(12).isoformat() in starts  # a free (transparent) event does not block
@@ -91,6 +94,7 @@ def test_the_slots_query_count_does_not_grow_with_events(client, live_page, conn
         )
         for n in range(5)
     )
+    busy.refresh(connection.user_id)
     few = count_queries()
     Event.objects.bulk_create(
         Event(
@@ -101,7 +105,48 @@ def test_the_slots_query_count_does_not_grow_with_events(client, live_page, conn
         )
         for n in range(600)
     )
+    busy.refresh(connection.user_id)
     assert count_queries() == few
+
+
+def test_the_slots_query_count_does_not_grow_with_calendars(client, live_page, connection):
+    def count_queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(db) as queries:
+            assert _slots(client, live_page).status_code == 200
+        return len(queries)
+
+    one = count_queries()
+    connection.calendars.update(for_availability=True)  # three availability calendars now
+    busy.refresh(connection.user_id)
+    assert count_queries() == one
+
+
+def test_a_cached_slot_list_costs_no_database_query(live_page, connection):
+    visitor = Client()  # a visitor: no session to load
+    first = _slots(visitor, live_page)
+    with CaptureQueriesContext(db) as queries:
+        again = _slots(visitor, live_page)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_renamed_or_turned_off_page_is_never_served_from_the_cache(
+    client, admin_client, live_page, admin_user, django_capture_on_commit_callbacks
+):
+    assert _slots(client, live_page).status_code == 200
+    old_slug = live_page.slug
+    live_page.slug = "renamed"
+    with django_capture_on_commit_callbacks(execute=True):
+        live_page.save()
+        availability_cache.bump_pages([old_slug])
+    day = next_day_at(0).date()
+    query = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat(), "tz": "UTC"}
+    assert client.get(f"/meetings/{old_slug}/slots", query).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        MeetingSettings.objects.create(user=admin_user, url_prefix="ada", pages_enabled=False)
+        availability_cache.bump([admin_user.pk])
+    assert client.get("/meetings/renamed/slots", query).status_code == 404
 
 
 @pytest.mark.parametrize(

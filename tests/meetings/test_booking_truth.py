@@ -13,7 +13,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calendars import sync
+from calendars import busy, sync
 from calendars.models import CalendarConnection, CalendarWrite, Event
 from meetings import availability as engine
 from meetings import slots
@@ -201,6 +201,8 @@ def _arrange(scenario, owner_conn, member_conn, make_page):
                         )
                 except Exception:  # noqa: S110 - an overlapping arrangement, skip it
                     pass
+    for connection in (owner_conn, member_conn):
+        busy.refresh(connection.user_id)  # what every writer of the mirror does
     return page
 
 

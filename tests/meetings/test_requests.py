@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
-from calendars import outbox
+from calendars import busy, outbox
 from calendars.models import CalendarWrite, Event
 from crm.models import Contact, Meeting
 from meetings import requests as meeting_requests
@@ -99,6 +99,7 @@ def test_accepting_a_time_that_filled_up_is_refused_and_changes_nothing(
         start=requested.start - timedelta(minutes=15),
         end=requested.end,
     )
+    busy.refresh(connection.user_id)
     response = admin_client.post(f"/app/meetings/requests/{requested.pk}/", {"action": "accept"})
     assert response.status_code == 409
     assert "no longer free" in response.content.decode()

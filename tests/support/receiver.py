@@ -1,9 +1,11 @@
-"""A local HTTP endpoint for push-notification tests: records every POST it gets and, like
+"""A local HTTP(S) endpoint for push-notification tests: records every POST it gets and, like
 the app's Graph webhook, echoes a `validationToken` as text/plain."""
 
 from __future__ import annotations
 
+import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,21 +18,29 @@ class Received:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 class Receiver:
-    """Use as a context manager; `echo=False` makes it fail Graph's validation handshake."""
+    """Use as a context manager; `echo=False` makes it fail Graph's validation handshake;
+    `certificate` (a PEM file with the certificate chain and key) makes it serve https."""
 
-    def __init__(self, echo: bool = True) -> None:
+    def __init__(self, echo: bool = True, certificate: str = "") -> None:
         self.echo = echo
         self.received: list[Received] = []
         self._arrived = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._scheme = "http"
+        if certificate:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(certificate)
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/hook"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_port}/hook"
 
     def __enter__(self) -> Receiver:
         self._thread.start()
@@ -64,7 +74,8 @@ class Receiver:
                 parts = urlsplit(self.path)
                 query = {key: values[0] for key, values in parse_qs(parts.query).items()}
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver._record(Received(parts.path, query, dict(self.headers), body))
+                received = Received(parts.path, query, dict(self.headers), body, time.monotonic())
+                receiver._record(received)
                 token = query.get("validationToken")
                 if token is not None and receiver.echo:
                     self._answer(200, token.encode(), "text/plain; charset=utf-8")

@@ -68,6 +68,19 @@ class SandboxClient:
     def invitations(self, email: str = "") -> list[dict]:
         return self._call("GET", "/invitations", params={"email": email} if email else {})
 
+    def respond(self, email: str, calendar_id: str, event_id: str, response: str) -> dict:
+        """The attendee answers a meeting on their calendar (accepted|tentative|declined)."""
+        path = f"/mailboxes/{email}/calendars/{calendar_id}/events/{event_id}/respond"
+        return self._call("POST", path, json={"response": response})
+
+    def exchange_settings(self, email: str, **fields) -> dict:
+        """password, server_version, auth_methods (["NTLM", "Basic"]), online."""
+        return self._call("PATCH", f"/exchange/mailboxes/{email}", json=fields)
+
+    def lifecycle(self, event: str, **fields) -> dict:
+        """A Graph subscription lifecycle event (reauthorizationRequired, ...)."""
+        return self._call("POST", "/microsoft/lifecycle", json={"event": event, **fields})
+
 
 def app_tokens(base_url: str, provider: str, email: str) -> dict:
     """Tokens the sandbox mints for the app's own OAuth client, as a finished connect flow
