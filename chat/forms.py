@@ -4,6 +4,7 @@ from django import forms
 
 from chat.models import MAX_MESSAGE_LENGTH, ChatWidget
 from meetings.forms import NO_CONTROL_CHARACTERS
+from scheduler.inputs import validate_text
 from scheduler.models import User
 from scheduler.origins import MAX_ORIGINS, clean_origins
 
@@ -17,6 +18,7 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         label="Message",
         max_length=MAX_MESSAGE_LENGTH,
+        validators=[validate_text],
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write a message first."},
     )
@@ -38,8 +40,12 @@ class ReplyForm(MessageForm):
 
 
 class VisitorContactForm(forms.Form):
-    email = forms.EmailField(error_messages={"required": "Enter your email address."})
-    name = forms.CharField(max_length=200, required=False, validators=[NO_CONTROL_CHARACTERS])
+    email = forms.EmailField(
+        validators=[validate_text], error_messages={"required": "Enter your email address."}
+    )
+    name = forms.CharField(
+        max_length=200, required=False, validators=[validate_text, NO_CONTROL_CHARACTERS]
+    )
 
 
 class ReadForm(forms.Form):

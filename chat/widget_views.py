@@ -2,7 +2,7 @@
 
 The loader runs on the account's website and only adds a launcher button and an iframe of
 this app's origin; everything else happens inside that frame, whose calls are same-origin.
-So no CORS is needed at all and none is granted: no Access-Control-* header is ever sent.
+So no CORS is needed at all and none is granted: no Access-Control-* header is sent here.
 The frame may be framed only by the account's allowed origins (CSP frame-ancestors).
 
 Every call is scoped by the widget's public key (which account) and the visitor's id (which
@@ -13,8 +13,7 @@ another account's key finds nothing. Errors are JSON `{"error", "errors": {field
 from __future__ import annotations
 
 import hashlib
-import json
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +38,7 @@ from meetings import booking as booking_service
 from meetings import slots, urlrules
 from meetings.forms import BookingForm
 from meetings.models import Booking
+from scheduler import inputs
 from scheduler.csp import allow_framing, allow_images, embed_origins
 from scheduler.csrf import csrf_protect_by_origin, own_origin
 from scheduler.forms import timezone_choices
@@ -92,15 +92,25 @@ def _form_errors(form) -> JsonResponse:
     return _errors({name: errors[0] for name, errors in form.errors.items()})
 
 
-def _payload(request) -> dict | None:
-    try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
+def _payload(request) -> dict:
+    """The JSON object of the body (scheduler.inputs: small, shallow, storable text); raises
+    BadInput, which `_json_errors` turns into the usual JSON error."""
+    return inputs.json_object(request)
 
 
-BAD_BODY = {"body": "Send a JSON object."}
+def _json_errors(view):
+    """A refused input is a JSON error with its status (400, or 413 for a large body)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except inputs.BadInput as exc:
+            return _errors(exc.fields, status=exc.status, message=exc.message)
+
+    return wrapper
+
+
 TOO_MANY = "Too many messages. Please wait a minute."
 
 
@@ -155,6 +165,7 @@ def frame(request, key: str):
 @csrf_protect_by_origin
 @never_cache
 @require_http_methods(["GET", "POST"])
+@_json_errors
 def messages(request, key: str):
     """GET: the visitor's messages after `after` (the frame polls this). POST: write one."""
     widget = _widget(key)
@@ -183,8 +194,6 @@ def _send(request, widget: ChatWidget) -> JsonResponse:
     if limits.limited(request, visitor_id, new_conversation=conversation is None):
         return _errors({}, status=429, message=TOO_MANY)
     payload = _payload(request)
-    if payload is None:
-        return _errors(BAD_BODY)
     form = MessageForm(payload)
     if not form.is_valid():
         return _form_errors(form)
@@ -209,6 +218,7 @@ def _known_or_new(request, widget: ChatWidget, payload: dict) -> tuple[Conversat
 @csrf_protect_by_origin
 @never_cache
 @require_POST
+@_json_errors
 def contact(request, key: str):
     """The visitor leaves their email (and name): the conversation gets its CRM contact."""
     widget = _widget(key)
@@ -217,8 +227,6 @@ def contact(request, key: str):
     if limits.limited(request, visitor_id, new_conversation=not known):
         return _errors({}, status=429, message=TOO_MANY)
     payload = _payload(request)
-    if payload is None:
-        return _errors(BAD_BODY)
     form = VisitorContactForm(payload)
     if not form.is_valid():
         return _form_errors(form)
@@ -230,13 +238,14 @@ def contact(request, key: str):
 @csrf_protect_by_origin
 @never_cache
 @require_POST
+@_json_errors
 def read(request, key: str):
     """The visitor has seen the messages up to `upto`."""
     widget = _widget(key)
     conversation = services.find_conversation(widget, visitors.from_header(request))
     if conversation is None:
         raise Http404("No conversation.")
-    form = ReadForm(_payload(request) or {})
+    form = ReadForm(_payload(request))
     if not form.is_valid():
         return _form_errors(form)
     services.mark_read_by_visitor(conversation, form.cleaned_data["upto"])
@@ -246,6 +255,7 @@ def read(request, key: str):
 @csrf_protect_by_origin
 @never_cache
 @require_POST
+@_json_errors
 def booking_link(request, key: str):
     """The widget's "Book a meeting": a signed link to the chat's page for this conversation."""
     widget = _widget(key)
@@ -257,7 +267,7 @@ def booking_link(request, key: str):
     known = services.find_conversation(widget, visitor_id) is not None
     if limits.limited(request, visitor_id, new_conversation=not known):
         return _errors({}, status=429, message=TOO_MANY)
-    conversation, visitor_id = _known_or_new(request, widget, _payload(request) or {})
+    conversation, visitor_id = _known_or_new(request, widget, _payload(request))
     url = request.build_absolute_uri(chat_booking.booking_link(widget, conversation, page))
     return _answer(request, widget, visitor_id, {"url": url}, status=201)
 
@@ -268,6 +278,7 @@ def booking_link(request, key: str):
 @csrf_protect_by_origin
 @never_cache
 @require_http_methods(["GET", "POST"])
+@_json_errors
 def book(request, key: str, token: str):
     """The chat's scheduling page behind a booking link (GET), and its booking (POST)."""
     widget = _widget(key)
@@ -310,8 +321,6 @@ def _book(request, widget, conversation, page) -> JsonResponse:
     if limits.booking_limited(request):
         return _errors({}, status=429, message="Too many attempts. Please wait a minute.")
     payload = _payload(request)
-    if payload is None:
-        return _errors(BAD_BODY)
     form = BookingForm(payload, page=page)
     if not form.is_valid():
         return _form_errors(form)

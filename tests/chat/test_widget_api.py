@@ -216,3 +216,24 @@ def test_the_visitor_marks_replies_read(visitor, admin_user):
     assert visitor.post("read", {"upto": reply.pk}).status_code == 204
     assert visitor.poll().json()["read_upto"] == reply.pk
     assert visitor.post("read", {"upto": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "field"),
+    [
+        ('{"body": "lone \\ud800 surrogate"}', 400, "body"),
+        ('{"body": "nul \\u0000 here"}', 400, "body"),
+        ('{"body": "x", "deep": [[[[[[[[1]]]]]]]]}', 400, "body"),
+        ('{"body": "' + "x" * 20_000 + '"}', 413, "body"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_refused_not_a_500(visitor, raw, status, field):
+    response = visitor.post("messages", raw=raw)
+    assert response.status_code == status and field in response.json()["errors"]
+    assert not Message.objects.exists()
+
+
+def test_an_email_with_a_lone_surrogate_is_a_400(visitor):
+    visitor.send("Hi")
+    response = visitor.post("contact", raw='{"email": "a@b.example", "name": "\\udc00"}')
+    assert response.status_code == 400 and not Contact.objects.exists()
