@@ -7,10 +7,27 @@ from meetings.models import SchedulingPage
 
 
 class ChatProfileForm(forms.ModelForm):
+    photo_url = forms.URLField(
+        label="Photo (https:// address)",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=ChatProfile._meta.get_field("photo_url").help_text,
+    )
+
     class Meta:
         model = ChatProfile
-        fields = ["include_meeting_link", "meeting_page"]
+        fields = [
+            "display_name",
+            "welcome_message",
+            "photo_url",
+            "include_meeting_link",
+            "meeting_page",
+        ]
         labels = {
+            "display_name": "Name in the chat window",
+            "welcome_message": "Welcome line",
+            "photo_url": "Photo (https:// address)",
             "include_meeting_link": "Include a meeting booking link in the chat window",
             "meeting_page": "Scheduling page for the chat",
         }
@@ -19,6 +36,7 @@ class ChatProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["meeting_page"].queryset = SchedulingPage.objects.filter(owner=user)
         self.fields["meeting_page"].empty_label = "Choose a page"
+        self.fields["display_name"].widget.attrs["placeholder"] = user.display_name
 
     def clean(self):
         cleaned = super().clean()

@@ -52,6 +52,7 @@ class Meeting(models.Model):
         CALENDAR_SYNC = "calendar_sync", "Calendar sync"
         CRM = "crm", "CRM"
         INTEGRATION = "integration", "Integration"
+        CHAT = "chat", "Chat"  # booked from the chat widget
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"  # a meeting request the owner has not accepted

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import links, placeholders, sales_emails, services
+from crm import links, placeholders, record, sales_emails, services
 from crm.forms import ContactForm, EmailTemplateForm, MeetingForm, SendEmailForm, TaskForm
 from crm.models import Contact, EmailTemplate, Meeting, Task
 
@@ -84,6 +84,7 @@ def _render_contact(request, contact: Contact, meeting_form=None, task_form=None
         "invites": services.invitation_calendar(request.user) is not None,
         "emails": contact.emails.select_related("sender")[:50],
         "send_form": SendEmailForm(user=request.user),
+        "panels": record.panels_for(contact, request.user),
     }
     failed = (meeting_form and meeting_form.errors) or (task_form and task_form.errors)
     return render(request, "crm/contact.html", context, status=400 if failed else 200)

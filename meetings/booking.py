@@ -53,6 +53,11 @@ TAKEN_CODES = {
     engine.ReasonCode.DAILY_MAXIMUM,
 }
 TAKEN = "This time is no longer free. Please pick another."
+# The CRM meeting's source for each booking source.
+MEETING_SOURCES = {
+    Booking.Source.PAGE: Meeting.Source.BOOKING,
+    Booking.Source.CHAT: Meeting.Source.CHAT,
+}
 
 
 class BookingError(Exception):
@@ -246,9 +251,11 @@ def book(
     duration: int,
     visitor: Visitor,
     now: datetime | None = None,
+    source: str = Booking.Source.PAGE,
 ) -> Booking:
     """Book (or, when the hosts' calendars cannot take it, request) `duration` minutes at
-    `start` on `page`."""
+    `start` on `page`. `source` says where the contact booked from (the booking page, the
+    chat widget); the booking and its CRM meeting carry it."""
     now = now or timezone.now()
     if duration not in page.durations:
         raise BookingError(
@@ -272,7 +279,7 @@ def book(
             attending, routed_among = [chosen], free
         else:
             chosen, attending = page.owner_id, list(free)
-        booking = _create(page, chosen, attending, start, end, plan.state, visitor, now)
+        booking = _create(page, chosen, attending, start, end, plan.state, visitor, now, source)
         if routed_among:
             booking.routed_among = sorted(routed_among)
             booking.save(update_fields=["routed_among"])
@@ -287,7 +294,7 @@ def _contact_owner(page: SchedulingPage, email: str) -> int | None:
     return contact.owner_id if contact is not None else None
 
 
-def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) -> Booking:
+def _create(page, host_id, attending, start, end, state, visitor: Visitor, now, source) -> Booking:
     live = state == slots.PageState.LIVE
     host = User.objects.get(pk=host_id)
     calendar = main_calendar(host_id) if live else None
@@ -299,6 +306,7 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) 
         start=start,
         end=end,
         status=Booking.Status.CONFIRMED if live else Booking.Status.REQUESTED,
+        source=source,
         email=visitor.email.strip().lower(),
         first_name=visitor.first_name,
         last_name=visitor.last_name,
@@ -329,7 +337,7 @@ def _create(page, host_id, attending, start, end, state, visitor: Visitor, now) 
         end=end,
         location=page.fixed_video_link or page.location,
         description=description(page, visitor),
-        source=Meeting.Source.BOOKING,
+        source=MEETING_SOURCES[source],
         calendar=calendar,
         guests=[u.email for u in User.objects.filter(pk__in=attending).exclude(pk=host_id)],
         status=Meeting.Status.SCHEDULED if live else Meeting.Status.REQUESTED,

@@ -231,6 +231,10 @@ class Booking(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn by the contact"
         EXPIRED = "expired", "Expired"
 
+    class Source(models.TextChoices):
+        PAGE = "page", "Scheduling page"
+        CHAT = "chat", "Chat"
+
     OPEN_STATUSES = (Status.CONFIRMED, Status.REQUESTED)
 
     page = models.ForeignKey(SchedulingPage, on_delete=models.PROTECT, related_name="bookings")
@@ -243,6 +247,12 @@ class Booking(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices)
+    source = models.CharField(
+        max_length=20,
+        choices=Source.choices,
+        default=Source.PAGE,
+        help_text="Where the contact booked from; the CRM meeting carries it too.",
+    )
     email = models.EmailField()
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)

@@ -27,6 +27,8 @@ from meetings.forms import BookingForm, CancelForm, RescheduleForm, SlotsQueryFo
 from meetings.models import Booking, SchedulingPage
 from meetings.visitor import VISITOR_COOKIE, VISITOR_SALT
 from scheduler import availability_cache, inputs
+from scheduler.csp import allow_framing, embed_origins
+from scheduler.csrf import csrf_protect_by_origin
 from scheduler.forms import timezone_choices
 
 # Cached answers are keyed by the hosts' availability versions and the current minute.
@@ -58,7 +60,12 @@ def page(request, slug: str):
         return HttpResponsePermanentRedirect(canonical)
     if not slots.pages_enabled(page):
         return render(request, "meetings/public/unavailable.html", {"page": page}, status=404)
+    # ?embed=1: the page without chrome, for an iframe on the account's allowed origins; it
+    # tells its parent about a booking with postMessage (README, "Embedding").
+    embed = request.GET.get("embed") == "1"
     context = {
+        "embed": embed,
+        "parent_origins": embed_origins(page.account) if embed else [],
         "page": page,
         "questions": page.questions,
         "durations": page.durations,
@@ -67,7 +74,8 @@ def page(request, slug: str):
         "remembered": bool(visitor.remembered(request)),
         "rescheduling": _rescheduling(page, request.GET.get("reschedule", "")),
     }
-    return render(request, "meetings/public/page.html", context)
+    response = render(request, "meetings/public/page.html", context)
+    return allow_framing(response, context["parent_origins"]) if embed else response
 
 
 def _throttled(rate_setting: str, group: str, method: str):
@@ -183,6 +191,7 @@ def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
 _limited = _throttled("BOOKING_RATE_LIMIT", "meetings.booking", "POST")
 
 
+@csrf_protect_by_origin  # an embedded page gets no CSRF cookie on another site
 @require_POST
 @_limited
 def book(request, slug: str):

@@ -10,11 +10,29 @@ from django.http import HttpResponseBase
 
 def allow_framing(response: HttpResponseBase, origins=()) -> HttpResponseBase:
     """Let `origins` (plus the operator's EMBED_ALLOWED_ORIGINS) frame this response, and
-    nobody else: CSP frame-ancestors replaces X-Frame-Options, which cannot name origins."""
+    nobody else: CSP frame-ancestors replaces X-Frame-Options, which cannot name origins.
+    `"'self'"` is an origin too: a page framed by a frame of the app (the chat widget's
+    booking panel) needs it, because frame-ancestors checks every ancestor."""
     allowed = sorted({*settings.EMBED_ALLOWED_ORIGINS, *origins})
     response._csp_replace = dict(getattr(response, "_csp_replace", None) or {})
     response._csp_replace["frame-ancestors"] = allowed or ["'none'"]
     response.xframe_options_exempt = bool(allowed)
+    return response
+
+
+def embed_origins(account) -> list[str]:
+    """The origins that may embed an account's chat widget and scheduling pages: the
+    operator's EMBED_ALLOWED_ORIGINS and the account's own (Settings > Chat widget)."""
+    return sorted({*settings.EMBED_ALLOWED_ORIGINS, *(account.embed_origins or [])})
+
+
+def allow_images(response: HttpResponseBase, urls=()) -> HttpResponseBase:
+    """Let this response show images from the origins of `urls` (e.g. a chat profile photo
+    on the customer's own host) on top of the app's own."""
+    origins = sorted({origin for origin in map(_origin, urls) if origin})
+    if origins:
+        response._csp_update = dict(getattr(response, "_csp_update", None) or {})
+        response._csp_update["img-src"] = origins
     return response
 
 

@@ -26,6 +26,12 @@ class Account(models.Model):
     created_at = models.DateTimeField(default=dj_timezone.now)
     sales_tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.FREE)
     service_tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.FREE)
+    embed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Websites (origins such as https://www.example.com) allowed to embed the "
+        "chat widget and scheduling pages; see scheduler.origins.",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT") or "60/m"
 # Slot lists asked for per client address (beyond the cache: distinct queries compute).
 SLOTS_RATE_LIMIT = env_str("SLOTS_RATE_LIMIT") or "300/m"
+# Chat widget posts (messages, email, booking links) allowed per visitor and per client
+# address, and new conversations per client address.
+CHAT_VISITOR_RATE_LIMIT = env_str("CHAT_VISITOR_RATE_LIMIT") or "20/m"
+CHAT_IP_RATE_LIMIT = env_str("CHAT_IP_RATE_LIMIT") or "60/m"
+CHAT_NEW_CONVERSATION_RATE_LIMIT = env_str("CHAT_NEW_CONVERSATION_RATE_LIMIT") or "30/h"
 # Behind a reverse proxy the client address comes from X-Forwarded-For (USE_X_FORWARDED_FOR=1).
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
 RATELIMIT_IP_META_KEY = "scheduler.client_ip.client_ip"

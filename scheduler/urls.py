@@ -37,4 +37,6 @@ urlpatterns = [
     path("meetings/", include("meetings.public_urls")),
     path("app/contacts/", include("crm.urls")),
     path("app/conversations/", include("chat.urls")),
+    path("app/settings/chat/", include("chat.settings_urls")),
+    path("chat/", include("chat.public_urls")),
 ]

@@ -272,7 +272,9 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> dict:
             response = requests.get(url, headers={"Host": "localhost"}, timeout=2)
             if response.status_code == 200:
                 return response.json()
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet, or its first request still warming up (busy machine)
+        # Not listening yet, or gunicorn's socket is open but no worker has booted yet (a
+        # busy machine): both mean "not yet".
+        except requests.RequestException:
+            pass
         time.sleep(0.3)
     raise AssertionError(f"web did not become healthy: {log_path.read_text()[-3000:]}")

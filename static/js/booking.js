@@ -170,6 +170,11 @@
         body: JSON.stringify(payload),
       });
       const body = await response.json();
+      if (response.ok && root.dataset.embed) {
+        tellParent(body);
+        showBooked(body);
+        return;
+      }
       if (response.ok) {
         location.assign(`${body.manage_url}?new=1`);
         return;
@@ -181,6 +186,47 @@
     } finally {
       $("submit").disabled = false;
     }
+  }
+
+  // Embedded (?embed=1): the parent page hears of the booking, with a precise target origin
+  // (never "*"): the frame's parent if it is one of the origins allowed to embed the page.
+  function parentOrigin() {
+    if (window.parent === window) return "";
+    const allowed = (root.dataset.parentOrigins || "").split(" ").filter(Boolean);
+    const candidates = [];
+    if (location.ancestorOrigins && location.ancestorOrigins.length) candidates.push(location.ancestorOrigins[0]);
+    try { if (document.referrer) candidates.push(new URL(document.referrer).origin); } catch (error) { /* no referrer */ }
+    return candidates.find((origin) => allowed.includes(origin)) || "";
+  }
+
+  function tellParent(body) {
+    const origin = parentOrigin();
+    if (!origin) return;
+    window.parent.postMessage(
+      { type: "meeting-booked", start: body.start, end: body.end, page: root.dataset.page, status: body.status },
+      origin,
+    );
+  }
+
+  function showBooked(body) {
+    for (const selector of [".booking-controls", ".booking-body", "#booking-form", "#mode-note"]) {
+      const element = root.querySelector(selector);
+      if (element) element.hidden = true;
+    }
+    const time = fmt({ hour: "2-digit", minute: "2-digit" });
+    const day = fmt({ weekday: "long", day: "numeric", month: "long", year: "numeric" });
+    const start = new Date(body.start);
+    $("booked-title").textContent = body.status === "requested" ? "Request sent" : "You are booked";
+    $("booked-time").textContent = `${day.format(start)}, ${time.format(start)}–${time.format(new Date(body.end))} (${state.tz})`;
+    if (body.status === "requested") {
+      $("booked-note").textContent = "The host will confirm this time, or propose another one, by email.";
+    } else {
+      $("booked-email").textContent = $("email").value;
+    }
+    $("booked-manage").href = body.manage_url;
+    const booked = $("booked");
+    booked.hidden = false;
+    booked.focus();
   }
 
   function shiftMonth(delta) {

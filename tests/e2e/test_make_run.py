@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -48,6 +49,7 @@ def make_run(tmp_path):
         VAR_DIR=str(tmp_path),
         SANDBOX_PORT=str(_free_port()),
         SANDBOX_HTTPS_PORT=str(_free_port()),
+        DEMO_SITE_PORT=str(_free_port()),
     )
     log = (tmp_path / "make-run.log").open("w+")
     process = subprocess.Popen(
@@ -93,6 +95,14 @@ def test_make_run_brings_the_app_up_and_the_demo_admin_signs_in(make_run, browse
         time.sleep(0.5)
     assert "Connected to filesystem://" in output
     assert "beat: Starting" in output
+
+    # The demo customer website, on another origin, embeds the chat widget.
+    site = re.search(r"Demo customer website with the chat widget: (\S+)", output).group(1)
+    html = requests.get(site, timeout=10).text
+    key = re.search(r'data-key="([^"]+)"', html).group(1)
+    assert f'src="{base_url}/chat/widget.js"' in html
+    frame = requests.get(f"{base_url}/chat/w/{key}/", timeout=10)
+    assert f"frame-ancestors {site.rstrip('/')}" in frame.headers["Content-Security-Policy"]
 
 
 def _children_of(pid: int) -> list[int]:

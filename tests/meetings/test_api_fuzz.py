@@ -29,6 +29,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 TOKEN = "fuzzBookingTokenExample0000000000000000000"  # the document's example token
+CHAT_KEY, CHAT_VISITOR = "fuzzChatWidgetKey0000000", "fuzzChatVisitor00000000000000000"
 
 
 @dataclass
@@ -62,10 +63,25 @@ def target(live_server, transactional_db, make_page, admin_user, connect_user, s
     HostReservation.objects.create(
         booking=booking, host=admin_user, start=booking.start, end=booking.end
     )
+    _chat_widget(admin_user, page, settings)
     session = requests.Session()
     session.get(f"{live_server.url}/meetings/fuzz-page", timeout=10).raise_for_status()
     token = session.cookies["csrftoken"]
     return Target(live_server.url, session, {"X-CSRFToken": token, "Referer": live_server.url})
+
+
+def _chat_widget(owner, page, settings) -> None:
+    """The chat widget and visitor the document's examples name, with a meeting link."""
+    from chat.models import ChatProfile, ChatWidget, Conversation
+    from chat.visitors import digest
+
+    settings.CHAT_VISITOR_RATE_LIMIT = settings.CHAT_IP_RATE_LIMIT = "100000/m"
+    settings.CHAT_NEW_CONVERSATION_RATE_LIMIT = "100000/m"
+    ChatProfile.objects.create(user=owner, include_meeting_link=True, meeting_page=page)
+    ChatWidget.objects.create(account=owner.account, key=CHAT_KEY, owner=owner)
+    Conversation.objects.create(
+        account=owner.account, visitor_hash=digest(CHAT_VISITOR), assignee=owner
+    )
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
@@ -13,7 +14,7 @@ from django.db import transaction
 
 from calendars import connections, sync
 from calendars.models import CalendarConnection
-from meetings import urlrules
+from meetings import demo_hooks, urlrules
 from meetings.models import SchedulingPage
 from scheduler.models import Account, Tier, User
 
@@ -32,6 +33,18 @@ TEAM_SLUG, GROUP_SLUG = "demo-team", "demo-group"
 class Command(BaseCommand):
     help = "Create (or refresh) the demo account, its admin and, with the sandbox, its calendar."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo-site",
+            type=Path,
+            help="Write a small demo customer website (with the chat widget) into this folder.",
+        )
+        parser.add_argument(
+            "--demo-site-origin",
+            default="http://localhost:8002",
+            help="The origin that website is served on (it is allowed to embed the widget).",
+        )
+
     def handle(self, *args, **options):
         user, created = self._admin()
         verb = "Created" if created else "Refreshed"
@@ -47,6 +60,11 @@ class Command(BaseCommand):
                 f"Demo {page.get_kind_display().split(' (')[0].lower()} page: "
                 f"{urlrules.page_url(page)}"
             )
+        context = demo_hooks.DemoContext(
+            user, pages[0], options.get("demo_site"), options["demo_site_origin"]
+        )
+        for line in demo_hooks.run(context):
+            self.stdout.write(line)
         self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
         self.stdout.write(f"(or as {TEAMMATE_EMAIL} with password {TEAMMATE_PASSWORD})")
 
