@@ -1,7 +1,6 @@
 """Push notification receivers. Each one authenticates the notification against the
 channel's secret and makes the connection due for a sync at once; nothing else."""
 
-import json
 import logging
 
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
@@ -10,11 +9,18 @@ from django.views.decorators.http import require_POST
 
 from calendars import push, sync
 from calendars.models import Calendar
+from scheduler import inputs
 
 logger = logging.getLogger(__name__)
 
 
+# Graph batches notifications; a body past this is not one of them.
+MAX_NOTIFICATION_BYTES = 1024 * 1024
+
+
 def _calendar_for(channel_id: str, token: str) -> Calendar | None:
+    if not channel_id or inputs.text_problem(channel_id) or inputs.text_problem(token or ""):
+        return None  # not an id this app ever issued
     calendar = Calendar.objects.filter(channel_id=channel_id).exclude(channel_id="").first()
     if calendar is None or not push.token_matches(calendar, token or ""):
         return None
@@ -39,9 +45,9 @@ def microsoft(request):
         # Graph's subscription handshake: echo the token as plain text.
         return HttpResponse(token, content_type="text/plain")
     try:
-        notifications = json.loads(request.body or b"{}").get("value", [])
-    except (ValueError, AttributeError):
-        return HttpResponseBadRequest("not a Graph notification")
+        notifications = inputs.json_object(request, MAX_NOTIFICATION_BYTES).get("value", [])
+    except inputs.BadInput as exc:
+        return HttpResponseBadRequest(exc.message, status=exc.status)
     due = set()
     for item in notifications if isinstance(notifications, list) else []:
         if not isinstance(item, dict):

@@ -101,7 +101,7 @@ class BookingForm(forms.Form):
     last_name = _text(100)
     # RFC 5321: an address (and the column that stores it) holds at most 254 characters.
     email = forms.EmailField(max_length=254)
-    answers = forms.JSONField(required=False)
+    answers = inputs.ObjectField(required=False)
 
     def __init__(self, data, *, page: SchedulingPage):
         super().__init__(data)
@@ -116,12 +116,14 @@ class BookingForm(forms.Form):
 
     def clean_answers(self) -> dict:
         answers = self.cleaned_data.get("answers") or {}
-        if not isinstance(answers, dict):
-            raise forms.ValidationError("answers must be an object of question: answer.")
         clean = {}
         for question in self.page.questions:
             label = question["label"]
-            answer = str(answers.get(label, "")).strip()
+            answer = answers.get(label)
+            answer = "" if answer is None else answer
+            if not isinstance(answer, str | int | float) or isinstance(answer, bool):
+                raise forms.ValidationError(f"Answer “{label}” with text.")
+            answer = str(answer).strip()
             if len(answer) > 2000:
                 raise forms.ValidationError(f"Keep the answer to “{label}” under 2000 characters.")
             if problem := inputs.text_problem(answer):

@@ -126,6 +126,19 @@ def sane_moment(moment: datetime, now: datetime | None = None) -> bool:
     return now - PAST_LIMIT <= moment <= now + FUTURE_LIMIT
 
 
+class ObjectField(forms.Field):
+    """A JSON object the body already held (json_object parsed and checked it). A string is
+    refused rather than parsed a second time: that would bypass the body's size and depth
+    limits (Django's JSONField re-parses strings)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return {}
+        if not isinstance(value, dict):
+            raise ValidationError("Send an object.", code="invalid_object")
+        return value
+
+
 class AwareDateTimeField(forms.Field):
     """An ISO 8601 time that must carry its UTC offset (a visitor's clock is not ours) and
     lie within the range every computation handles."""

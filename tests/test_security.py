@@ -306,3 +306,31 @@ def test_a_push_secret_survives_a_secret_key_rotation(client, watched, settings)
         HTTP_X_GOOG_RESOURCE_STATE="exists",
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"value": [{"subscriptionId": "chan\\u0000", "clientState": "x"}]}',
+        '{"value": [{"subscriptionId": "\\ud800", "clientState": "x"}]}',
+        '{"value": [{"subscriptionId": "chan-42", "clientState": "\\udfff"}]}',
+        '{"value": ' + "[" * 5000 + "]" * 5000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+        '{"value": 12}',
+        "not json",
+    ],
+)
+def test_malformed_graph_notifications_are_a_400_or_ignored(client, watched, body):
+    response = client.post("/webhooks/calendar/microsoft/", body, content_type="application/json")
+    assert response.status_code in (202, 400, 413)
+    assert not CalendarConnection.objects.get(pk=watched.connection_id).sync_requested_at
+
+
+def test_a_google_push_with_a_nul_in_its_channel_id_is_unknown(client, watched):
+    response = client.post(
+        "/webhooks/calendar/google/",
+        HTTP_X_GOOG_CHANNEL_ID="chan-42\x00",
+        HTTP_X_GOOG_CHANNEL_TOKEN=CHANNEL_TOKEN,
+        HTTP_X_GOOG_RESOURCE_STATE="exists",
+    )
+    assert response.status_code == 404

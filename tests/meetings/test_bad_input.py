@@ -87,6 +87,29 @@ def test_nul_and_lone_surrogates_in_text_are_a_400(client, make_page, admin_user
     assert not Booking.objects.exists() and not Contact.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "answers",
+    [
+        "1" * 5000,  # a string Django's JSONField would parse again: a 4301+ digit integer
+        "[" * 5000 + "]" * 5000,  # ... or a recursion past Python's limit
+        '{"Topic": "x"}',  # an object in a string is not an object
+        ["Topic", "x"],
+    ],
+)
+def test_answers_that_are_not_an_object_are_a_400(client, make_page, admin_user, answers):
+    page = make_page(admin_user, questions=[{"label": "Topic", "required": False}])
+    response = _book(client, page, answers=answers)
+    assert response.status_code == 400 and "answers" in response.json()["errors"]
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.parametrize("answer", [{"x": 1}, ["a"], True])
+def test_an_answer_that_is_not_text_is_a_400(client, make_page, admin_user, answer):
+    page = make_page(admin_user, questions=[{"label": "Topic", "required": False}])
+    response = _book(client, page, answers={"Topic": answer})
+    assert response.status_code == 400 and "answers" in response.json()["errors"]
+
+
 @pytest.mark.parametrize("length", [255, 300, 320])
 def test_emails_longer_than_the_column_are_a_400(client, offline_page, length):
     local = "a" * 64
