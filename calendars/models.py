@@ -148,9 +148,7 @@ class Calendar(models.Model):
         return sorted(Access.FULL_READ)
 
     def watch_channel(self) -> WatchChannel:
-        return WatchChannel(
-            self.channel_id, self.channel_resource_id, self.channel_expires_at
-        )
+        return WatchChannel(self.channel_id, self.channel_resource_id, self.channel_expires_at)
 
 
 class Event(models.Model):

@@ -180,6 +180,20 @@ class Prepared:
 
     live_busy: dict[int, list[engine.BusyInterval]] = field(default_factory=dict)
 
+    def forget(self, start: datetime, end: datetime) -> None:
+        """Take [start, end) out of the reported busy time: a booking being moved is in its
+        hosts' calendars at its current time and must not block its own move. Free/busy
+        answers merge and clip events, so the time is cut out of each interval; another
+        event inside it is still seen in the mirror."""
+        for host_id, intervals in self.live_busy.items():
+            kept = []
+            for i in intervals:
+                if i.start < start:
+                    kept.append(engine.BusyInterval(i.start, min(i.end, start), i.label))
+                if i.end > end:
+                    kept.append(engine.BusyInterval(max(i.start, end), i.end, i.label))
+            self.live_busy[host_id] = kept
+
 
 def _plan_or_refuse(
     page: SchedulingPage, data: slots.HostData, start: datetime, alert: bool = False
@@ -468,6 +482,7 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
     rules = slots.rules_for(page, current.duration_minutes, hosts)
     end = start + rules.duration
     prepared = prepare(page, hosts, rules, start, end, exclude=current.pk)
+    prepared.forget(current.start, current.end)  # the providers report the meeting itself
 
     def work() -> Booking:
         booking = _changeable(token, now)
@@ -478,14 +493,14 @@ def reschedule(token: str, start: datetime, now: datetime | None = None) -> Book
         if not allowed:
             raise BookingError(allowed.why_not)
         data, _ = _current(page, hosts, start, end, prepared, exclude=booking.pk)
-        everyone = slots.Plan(slots.PageState.LIVE, tuple(hosts))
-        if any(data.host_state(h) != slots.PageState.LIVE for h in hosts):
+        everyone = slots.moving_plan(data)
+        if everyone.state != slots.PageState.LIVE:
             raise CalendarInactive(
                 "This meeting cannot be moved right now: the host's calendar cannot be "
                 "updated. Please try again later or contact the host."
             )
-        # Every attending host must be free: the group rule over the booking's hosts.
-        if not slots.free_hosts(SchedulingPage.Kind.GROUP, everyone, rules, data, start, now):
+        # Every attending host must be free: what the page lists for this move.
+        if not slots.free_hosts(slots.MOVING, everyone, rules, data, start, now):
             _refuse(slots.refusals(everyone, rules, data, start, now))
         booking.reservations.update(start=start, end=end)
         booking.start, booking.end = start, end

@@ -58,6 +58,8 @@ class SlotsQueryForm(forms.Form):
     end = forms.DateField(input_formats=["%Y-%m-%d"])
     tz = inputs.TimezoneNameField(required=False)
     duration = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    # A manage link's token: the times that booking can move to.
+    reschedule = forms.CharField(required=False, max_length=64, validators=[inputs.validate_text])
 
     def __init__(self, data, *, page: SchedulingPage):
         super().__init__(data)

@@ -103,7 +103,7 @@ def _throttled(rate_setting: str, group: str, method: str):
     return decorate
 
 
-SLOTS_QUERY = ("start", "end", "tz", "duration")
+SLOTS_QUERY = ("start", "end", "tz", "duration", "reschedule")
 
 
 def _slots_cache_key(request, slug: str) -> str:
@@ -144,7 +144,13 @@ def _computed_slots(request, slug: str, key: str, version: int):
         raise Http404("This scheduling page is not available.")
     query = form.cleaned_data
     tz, first, last, duration = query["tz"], query["start"], query["end"], query["duration"]
-    body = _slots_body(page, slots.page_hosts(page), tz, first, last, duration, timezone.now())
+    moving = None
+    if query["reschedule"]:
+        moving = _rescheduling(page, query["reschedule"])
+        if moving is None:
+            return _errors({"reschedule": "This meeting can no longer be moved online."})
+    hosts = slots.page_hosts(page)
+    body = _slots_body(page, hosts, tz, first, last, duration, timezone.now(), moving)
     content = orjson.dumps(body)
     cache.set(key, (version, content), SLOTS_CACHE_SECONDS)
     return HttpResponse(content, content_type="application/json")
@@ -163,16 +169,21 @@ def _rescheduling(page: SchedulingPage, token: str) -> Booking | None:
     return booking if booking and policies.reschedule(booking, timezone.now()) else None
 
 
-def _slots_body(page, hosts, tz, first, last, duration, now) -> dict:
+def _slots_body(page, hosts, tz, first, last, duration, now, moving=None) -> dict:
+    """The free times of the page, or with `moving`, the times that booking can move to (the
+    same computation `booking.reschedule` decides with)."""
     zone = zoneinfo.ZoneInfo(tz)
     window = (
         datetime.combine(first, time(0), zone).astimezone(UTC),
         datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC),
     )
-    data = slots.load_hosts(hosts, window)
-    plan = data.plan(page.kind)
+    if moving is not None:
+        hosts = booking_service.reservation_hosts(moving)
+    data = slots.load_hosts(hosts, window, exclude_booking_id=moving.pk if moving else None)
+    plan = slots.moving_plan(data) if moving else data.plan(page.kind)
     rules = slots.rules_for(page, duration, hosts)
-    offered = slots.offered_slots(page, plan, rules, data, window, now)
+    kind = slots.MOVING if moving else page.kind
+    offered = slots.offered_slots(kind, plan, rules, data, window, now)
     body = {
         "timezone": tz,
         "duration": duration,

@@ -19,6 +19,7 @@ from calendars.models import Calendar, CalendarConnection, Event
 from meetings import availability as engine
 from meetings import routing
 from meetings.models import (
+    Booking,
     HostReservation,
     MeetingSettings,
     SchedulingPage,
@@ -249,11 +250,15 @@ def load_hosts(
     )
     margin = timedelta(days=1)  # buffers and daily caps look a little past the window
     start, end = window[0] - margin, window[1] + margin
+    own = _events_of_booking(exclude_booking_id, data) if exclude_booking_id else {}
     if labels:
-        _load_labelled_busy(data, start, end)
+        _load_labelled_busy(data, start, end, skip=own)
     else:
         for host_id, (starts, ends) in busy.read(host_ids, start, end).items():
-            data.timelines[host_id] = engine.Timeline(starts, ends)
+            if host_id not in own:
+                data.timelines[host_id] = engine.Timeline(starts, ends)
+        if own:  # those hosts' busy time without the booking's own events
+            _load_labelled_busy(data, start, end, skip=own, hosts=own)
     reservations = HostReservation.objects.filter(
         host_id__in=host_ids, active=True, start__lt=end, end__gt=start
     )
@@ -264,12 +269,53 @@ def load_hosts(
     return data
 
 
-def _load_labelled_busy(data: HostData, start: datetime, end: datetime) -> None:
-    names = {c.pk: (c.connection.user_id, c.name) for c in data.calendars if c.is_active}
+def _events_of_booking(booking_id, data: HostData) -> dict[int, set[int]]:
+    """The mirrored events of a booking being moved, by host: its event in the host's
+    calendar (tagged with its key) and the copies its invitation put in the calendars of
+    attending hosts (same time, same organizer). They must not block the booking's own move
+    (a 60-minute meeting moved by 30 minutes overlaps itself)."""
+    booking = (
+        Booking.objects.filter(pk=booking_id)
+        .values("calendar_event_key", "start", "end", "host_id")
+        .first()
+    )
+    if booking is None or not booking["calendar_event_key"]:
+        return {}
+    owners = {c.pk: c.connection.user_id for c in data.calendars if c.is_active}
+    events = Event.objects.filter(calendar_id__in=list(owners))
+    key = booking["calendar_event_key"]
+    organizers = set(events.filter(app_key=key).values_list("organizer", flat=True))
+    host = data.connections.get(booking["host_id"])
+    if host is not None:
+        organizers.add(host.account_email.lower())
+    organizers.discard("")
+    rows = events.filter(
+        Q(app_key=key) | Q(start=booking["start"], end=booking["end"], organizer__in=organizers)
+    )
+    found: dict[int, set[int]] = {}
+    for event_id, calendar_id in rows.values_list("pk", "calendar_id"):
+        found.setdefault(owners[calendar_id], set()).add(event_id)
+    return found
+
+
+def _load_labelled_busy(
+    data: HostData,
+    start: datetime,
+    end: datetime,
+    skip: dict[int, set[int]] | None = None,
+    hosts=None,
+) -> None:
+    """Busy events, named after their calendars: of `hosts` only when given, leaving out
+    the event ids in `skip`."""
+    names = {
+        c.pk: (c.connection.user_id, c.name)
+        for c in data.calendars
+        if c.is_active and (hosts is None or c.connection.user_id in hosts)
+    }
     rows = Event.objects.filter(
         calendar_id__in=list(names), busy=True, start__lt=end, end__gt=start
-    ).values_list("calendar_id", "start", "end")
-    for calendar_id, event_start, event_end in rows:
+    ).exclude(pk__in=[pk for ids in (skip or {}).values() for pk in ids])
+    for calendar_id, event_start, event_end in rows.values_list("calendar_id", "start", "end"):
         host_id, label = names[calendar_id]
         data.busy.setdefault(host_id, []).append(engine.BusyInterval(event_start, event_end, label))
 
@@ -331,12 +377,23 @@ def free_times(
 
 
 def offered_slots(
-    page: SchedulingPage, plan: Plan, rules: Ruleset, data: HostData, window, now: datetime
+    kind: str, plan: Plan, rules: Ruleset, data: HostData, window, now: datetime
 ) -> list[engine.Slot]:
     if plan.state in (PageState.BLOCKED, PageState.DISABLED):
         return []
-    found = free_times(page.kind, members(plan, rules, data), window, now)
+    found = free_times(kind, members(plan, rules, data), window, now)
     return [engine.Slot(s.start, s.end) for s in found]
+
+
+# A booking being moved keeps its hosts (the round robin member it went to, every attendee of
+# a group meeting): each must be free at the new time, whatever the page's kind.
+MOVING = SchedulingPage.Kind.GROUP
+
+
+def moving_plan(data: HostData) -> Plan:
+    """How a booking's move can be taken: LIVE only when every one of its hosts' calendars
+    can take the change (loaded with `exclude_booking_id`, so it never blocks itself)."""
+    return data.plan(MOVING)
 
 
 def free_hosts(

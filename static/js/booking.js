@@ -34,7 +34,8 @@
     const { year, month } = state.month;
     const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
     const url = `${root.dataset.slotsUrl}?start=${year}-${pad(month)}-01&end=${year}-${pad(month)}-${pad(last)}`
-      + `&tz=${encodeURIComponent(state.tz)}&duration=${state.duration}`;
+      + `&tz=${encodeURIComponent(state.tz)}&duration=${state.duration}`
+      + (root.dataset.rescheduleToken ? `&reschedule=${encodeURIComponent(root.dataset.rescheduleToken)}` : "");
     $("loading").textContent = "Loading free times…";
     const response = await fetch(url, { headers: { Accept: "application/json" } });
     const body = await response.json();

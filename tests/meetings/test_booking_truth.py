@@ -394,3 +394,120 @@ def test_several_hosts_are_asked_at_once(client, make_page, team, sandbox_client
     elapsed = time.monotonic() - began
     assert response.status_code == 201, response.content
     assert elapsed < 3.0, elapsed  # sequential calls would take over 3 s
+
+
+# --- A meeting moves to the times it is offered -----------------------------------------------
+
+
+def _moving_slots(client, page, booking, day, duration):
+    return {
+        s["start"]
+        for s in _slots(client, page, day, day, duration=duration, reschedule=booking.manage_token)[
+            "slots"
+        ]
+    }
+
+
+def _move(client, booking, start):
+    return client.post(
+        f"/meetings/manage/{booking.manage_token}/reschedule",
+        json.dumps({"start": start.isoformat()}),
+        content_type="application/json",
+    )
+
+
+def _book_and_mirror(client, page, start, duration, connections, capture):
+    """Book, let the outbox write the event (and the sandbox deliver its invitations), and
+    sync every host: the meeting is in their calendars and the mirror, as in production."""
+    from calendars import outbox
+
+    with capture(execute=True):
+        response = _book(client, page, start, duration=duration)
+    assert response.status_code == 201, response.content
+    outbox.sweep()
+    for connection in connections:
+        sync.sync_connection(connection.pk)
+    return Booking.objects.get(pk=response.json()["id"])
+
+
+def test_a_meeting_moves_by_less_than_its_length(
+    client, make_page, team, django_capture_on_commit_callbacks
+):
+    """The defect: a 60-minute meeting at 10:00 could not move to 10:30, because its own
+    calendar event (mirrored, and in the live free/busy answer) blocked the move."""
+    host = team[0]
+    page = make_page(host.user)
+    ten = next_day_at(10)
+    booking = _book_and_mirror(client, page, ten, 60, [host], django_capture_on_commit_callbacks)
+    primary = host.calendars.get(is_primary=True)
+    assert Event.objects.filter(calendar=primary, app_key=booking.calendar_event_key).exists()
+    half_past = ten + timedelta(minutes=30)
+    assert half_past.isoformat() in _moving_slots(client, page, booking, ten.date(), 60)
+    # The page's own list (a new booking) still sees the meeting.
+    assert half_past.isoformat() not in {
+        s["start"] for s in _slots(client, page, ten.date(), ten.date(), duration=60)["slots"]
+    }
+    response = _move(client, booking, half_past)
+    assert response.status_code == 200, response.content
+    booking.refresh_from_db()
+    assert booking.start == half_past
+
+
+def test_a_group_meeting_moves_over_its_own_invitations(
+    client, make_page, admin_user, make_user, connect_user, django_capture_on_commit_callbacks
+):
+    # The colleague's address is their sandbox mailbox: the invitation reaches their calendar.
+    mate = make_user("mate@calendar.example", admin_user.account, personal_email_access=True)
+    owner, colleague = connect_user(admin_user), connect_user(mate)
+    team = [owner, colleague]
+    page = make_page(owner.user, kind="group", members=[colleague.user])
+    ten = next_day_at(10)
+    booking = _book_and_mirror(client, page, ten, 60, team, django_capture_on_commit_callbacks)
+    copies = Event.objects.filter(
+        calendar__connection=colleague, start=ten, end=ten + timedelta(hours=1)
+    )
+    assert copies.exists(), "the sandbox delivers the invitation to the attending host"
+    half_past = ten + timedelta(minutes=30)
+    assert half_past.isoformat() in _moving_slots(client, page, booking, ten.date(), 60)
+    assert _move(client, booking, half_past).status_code == 200
+
+
+def test_a_round_robin_meeting_is_offered_its_own_hosts_times_only(
+    client, make_page, team, sandbox_client, django_capture_on_commit_callbacks
+):
+    """A round robin meeting keeps the member it went to: the times listed for its move are
+    that member's, and each of them moves; another member's free time is not offered."""
+    first, second = team
+    page = make_page(first.user, kind="round_robin", members=[second.user])
+    ten = next_day_at(10)
+    booking = _book_and_mirror(client, page, ten, 30, team, django_capture_on_commit_callbacks)
+    mine = next(c for c in team if c.user_id == booking.host_id)
+    other = next(c for c in team if c.user_id != booking.host_id)
+    two = next_day_at(14)
+    sandbox_client.add_event(
+        _mailbox(mine.user),
+        mine.calendars.get(is_primary=True).remote_id,
+        summary="Mine busy",
+        start=two.isoformat(),
+        end=(two + timedelta(minutes=30)).isoformat(),
+    )
+    sync.sync_connection(mine.pk)
+    sync.sync_connection(other.pk)
+    page_starts = {s["start"] for s in _slots(client, page, ten.date(), ten.date())["slots"]}
+    assert two.isoformat() in page_starts  # the other member is free at 14:00
+    offered = _moving_slots(client, page, booking, ten.date(), 30)
+    assert two.isoformat() not in offered
+    assert _move(client, booking, two).status_code == 409
+    three = next_day_at(15)
+    assert three.isoformat() in offered
+    assert _move(client, booking, three).status_code == 200
+
+
+def test_a_move_query_with_a_token_that_moves_nothing_is_a_400(client, make_page, team):
+    page = make_page(team[0].user)
+    day = next_day_at(10).date()
+    response = client.get(
+        f"/meetings/{page.slug}/slots",
+        {"start": day.isoformat(), "end": day.isoformat(), "reschedule": "x" * 43},
+    )
+    assert response.status_code == 400 and "reschedule" in response.json()["errors"]
