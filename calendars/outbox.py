@@ -274,16 +274,22 @@ def _created_remote_id(write: CalendarWrite) -> str:
 
 
 def _retry(write: CalendarWrite, lease: leases.Lease, error: Exception) -> str:
+    """A failed attempt: tried again with backoff, given up after MAX_ATTEMPTS of them."""
     if write.attempts + 1 >= MAX_ATTEMPTS:
         _fail(write, lease, str(error))
         return "failed"
-    _postpone(write, lease, backoff(write.attempts + 1), str(error))
+    _postpone(write, lease, backoff(write.attempts + 1), str(error), failed=True)
     return "retrying"
 
 
-def _postpone(write: CalendarWrite, lease: leases.Lease, delay: timedelta, error: str) -> None:
+def _postpone(
+    write: CalendarWrite, lease: leases.Lease, delay: timedelta, error: str, failed=False
+) -> None:
+    """Try again after `delay`. Only a failed attempt counts towards MAX_ATTEMPTS: waiting
+    for a reconnect or a rate limit can last hours and must not use the attempts up (the
+    first hiccup after the user reconnects would otherwise fail the write for good)."""
     lease.release(
-        attempts=write.attempts + 1,
+        attempts=write.attempts + 1 if failed else write.attempts,
         next_attempt_at=timezone.now() + delay,
         last_error=error[:2000],
     )

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
@@ -208,3 +209,43 @@ def test_a_superseded_sync_writes_nothing(connection, primary, sandbox_client):
     with pytest.raises(leases.LeaseLost):
         sync.sync_calendar(client, primary, False, sync.SyncReport(connection.pk), lease=stale)
     assert "Late" not in _mirror(primary)
+
+
+def test_waiting_for_a_reconnect_does_not_use_up_a_writes_attempts(
+    connection, primary, sandbox_client
+):
+    """Hours of waiting for the user to reconnect, then one server hiccup: the write is
+    retried and lands; it is not failed for good because the waiting counted as attempts."""
+    from calendars import outbox
+    from calendars.models import CalendarWrite
+    from calendars.providers.base import EventWrite
+
+    with transaction.atomic():
+        write = outbox.enqueue(
+            connection,
+            CalendarWrite.Action.CREATE,
+            "e" * 32,
+            EventWrite("e" * 32, "Kick-off", _at(2, 9), _at(2, 10)),
+            calendar=primary,
+        )
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        status=CalendarConnection.Status.RECONNECT_REQUIRED
+    )
+    now = timezone.now()
+    for step in range(outbox.MAX_ATTEMPTS + 3):  # a few hours of postponements
+        with time_machine.travel(now + (step + 1) * outbox.RECONNECT_RETRY, tick=False):
+            assert outbox.process(write.pk) == "postponed"
+    write.refresh_from_db()
+    assert write.state == CalendarWrite.State.PENDING and write.attempts == 0
+
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        status=CalendarConnection.Status.ACTIVE
+    )
+    sandbox_client.fault("google", "server_error", email=MAILBOX, status=503, count=1)
+    assert outbox.process(write.pk) == "retrying"
+    write.refresh_from_db()
+    assert write.state == CalendarWrite.State.PENDING and write.attempts == 1
+    assert outbox.process(write.pk) == "done"
+    assert [e["summary"] for e in sandbox_client.events(MAILBOX, primary.remote_id)] == [
+        "Kick-off"
+    ]
