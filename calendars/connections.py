@@ -118,41 +118,50 @@ def check_exchange(email: str, password: str, username: str, ews_url: str, versi
 def _store_calendars(connection: CalendarConnection, remote: list[RemoteCalendar]) -> list:
     """Create or update the connection's calendars; ones no longer listed become inactive.
 
-    Returns the calendars that just lost access.
+    Returns the calendars that just lost access. One transaction: the calendars and the busy
+    store built from them change together (a crash between them would leave the store stale
+    with nothing to notice it).
     """
-    counted = busy.availability_calendar_ids(connection.user_id)
-    known = {c.remote_id: c for c in connection.calendars.all()}
-    listed = {item.id for item in remote}
-    for item in remote:
-        calendar = known.get(item.id) or Calendar(
-            connection=connection,
-            remote_id=item.id,
-            # The main calendar is always an availability calendar (SPEC §1.4).
-            for_availability=item.primary,
-        )
-        calendar.name, calendar.access, calendar.is_primary = item.name, item.access, item.primary
-        calendar.timezone, calendar.is_active = item.timezone, True
-        calendar.save()
-    lost = [c for c in known.values() if c.remote_id not in listed and c.is_active]
-    for calendar in lost:
-        calendar.is_active = False
-        calendar.save(update_fields=["is_active"])
-    if busy.availability_calendar_ids(connection.user_id) != counted:
-        busy.refresh(connection.user_id)  # a calendar came back, went, or is new
+    with transaction.atomic():
+        counted = busy.availability_calendar_ids(connection.user_id)
+        known = {c.remote_id: c for c in connection.calendars.all()}
+        listed = {item.id for item in remote}
+        changed = False
+        for item in remote:
+            calendar = known.get(item.id) or Calendar(
+                connection=connection,
+                remote_id=item.id,
+                # The main calendar is always an availability calendar (SPEC §1.4).
+                for_availability=item.primary,
+            )
+            changed |= calendar.pk is None or not calendar.is_active
+            calendar.name, calendar.access = item.name, item.access
+            calendar.timezone, calendar.is_primary = item.timezone, item.primary
+            calendar.is_active = True
+            calendar.save()
+        lost = [c for c in known.values() if c.remote_id not in listed and c.is_active]
+        for calendar in lost:
+            calendar.is_active = False
+            calendar.save(update_fields=["is_active"])
+        if busy.availability_calendar_ids(connection.user_id) != counted:
+            busy.refresh(connection.user_id)  # a calendar came back, went, or is new
+        if changed or lost:  # a page blocked by an inactive calendar may take bookings again
+            availability_cache.bump([connection.user_id])
     return lost
 
 
 def lose_calendars(lost: list[Calendar]) -> None:
     """These calendars can no longer be read: mark them inactive and tell upper layers (a
     page with an inactive availability calendar stops taking bookings, SPEC §1.4)."""
-    for calendar in lost:
-        if calendar.is_active:
-            calendar.is_active = False
-            calendar.save(update_fields=["is_active"])
     users = {calendar.connection.user_id for calendar in lost}
-    for user_id in users:
-        busy.refresh(user_id)
-    availability_cache.bump(users)
+    with transaction.atomic():
+        for calendar in lost:
+            if calendar.is_active:
+                calendar.is_active = False
+                calendar.save(update_fields=["is_active"])
+        for user_id in users:
+            busy.refresh(user_id)
+        availability_cache.bump(users)
     for calendar in lost:
         calendar_access_lost.send(sender=Calendar, calendar_id=calendar.pk)
 
@@ -193,7 +202,6 @@ def mark_reconnect_required(connection: CalendarConnection, reason: str) -> bool
     The user's pages switch to taking requests at once (their cached slots carry the mode)."""
     now = timezone.now()
     connection.status = CalendarConnection.Status.RECONNECT_REQUIRED
-    availability_cache.bump([connection.user_id])
     updated = CalendarConnection.objects.filter(
         pk=connection.pk, reconnect_notified_at__isnull=True
     ).update(
@@ -208,4 +216,6 @@ def mark_reconnect_required(connection: CalendarConnection, reason: str) -> bool
             last_error=reason,
             last_error_at=now,
         )
+    # After the change: a slot list computed before it must not be cached as current.
+    availability_cache.bump([connection.user_id])
     return bool(updated)

@@ -245,8 +245,10 @@ def remove_calendar(request, calendar_id: int):
     calendar = get_object_or_404(
         Calendar, pk=calendar_id, connection__user=request.user, is_primary=False
     )
-    calendar.for_availability = False
-    calendar.save(update_fields=["for_availability"])
-    availability_cache.bump([request.user.pk])
+    with transaction.atomic():  # the busy store changes with the calendar set, or not at all
+        calendar.for_availability = False
+        calendar.save(update_fields=["for_availability"])
+        busy.refresh(request.user.pk)
+        availability_cache.bump([request.user.pk])
     messages.success(request, f"{calendar.name} is no longer an availability calendar.")
     return redirect("settings:calendar")

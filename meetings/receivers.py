@@ -9,7 +9,8 @@ from scheduler import availability_cache
 def on_availability_changed(sender, *, user_ids, **kwargs) -> None:
     """Every page these people host gets a new version: cached free times are dropped."""
     slugs = (
-        SchedulingPage.objects.filter(Q(owner_id__in=user_ids) | Q(members__in=user_ids))
+        # Deleted pages too: their slug must stop serving cached times at once.
+        SchedulingPage.all_objects.filter(Q(owner_id__in=user_ids) | Q(members__in=user_ids))
         .values_list("slug", flat=True)
         .distinct()
     )

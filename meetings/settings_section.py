@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from meetings import urlrules
 from meetings.models import MeetingSettings, SchedulingPage
-from scheduler import plans
+from scheduler import availability_cache, plans
 
 
 class MeetingLinksForm(forms.ModelForm):
@@ -68,3 +68,5 @@ class MeetingLinksSection:
 
     def save(self, user, form) -> None:
         form.save()
+        if "pages_enabled" in form.changed_data:  # every page of theirs turns on or off
+            availability_cache.bump([user.pk])

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from scheduler import domains, plans
+from scheduler import availability_cache, domains, plans
 from scheduler.forms import (
     DomainForm,
     DomainRobotsForm,
@@ -30,6 +30,8 @@ def settings_general(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        if "timezone" in form.changed_data:  # hours nobody set follow the profile's zone
+            availability_cache.bump([request.user.pk])
         messages.success(request, "Your profile was saved.")
         return redirect("settings:general")
     status = 400 if form.errors else 200

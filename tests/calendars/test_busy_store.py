@@ -192,3 +192,26 @@ def test_moving_an_event_to_another_day_frees_the_day_it_left(two_calendars, san
     sandbox_client.delete_event(MAILBOX, primary.remote_id, event["id"])
     sync.sync_connection(connection.pk)
     assert _stored(connection.user_id) == _from_scratch(connection.user_id) == {}
+
+
+def test_removing_an_availability_calendar_frees_its_time_at_once(
+    two_calendars, sandbox_client, admin_client, django_capture_on_commit_callbacks
+):
+    connection, _, team = two_calendars
+    team.for_availability = True
+    team.save(update_fields=["for_availability"])
+    sandbox_client.add_event(
+        MAILBOX,
+        team.remote_id,
+        summary="team stand-up",
+        start=at(2, 9).isoformat(),
+        end=at(2, 10).isoformat(),
+    )
+    sync.sync_connection(connection.pk, full=True)
+    assert at(2).date() in _stored(connection.user_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/app/settings/general/calendar/calendars/{team.pk}/remove/")
+    assert response.status_code == 302
+    # Not a week later at the next full sync: now.
+    assert at(2).date() not in _stored(connection.user_id)
+    assert _stored(connection.user_id) == _from_scratch(connection.user_id)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from calendars import busy, outbox, sync
 from calendars.models import CalendarWrite, Event
 from crm.models import Contact, Meeting
+from meetings import pages, urlrules
 from meetings.models import Booking, HostReservation, MeetingSettings
 from scheduler import availability_cache
 from tests.meetings.conftest import MAILBOX, next_day_at
@@ -364,3 +365,51 @@ def test_booking_posts_are_rate_limited_per_address(client, offline_page, settin
     assert statuses[:3] == [201, 201, 201]
     assert statuses[3:] == [429, 429]
     assert Booking.objects.count() == 3
+
+
+def _starts(client, page) -> set[str]:
+    response = _slots(client, page)
+    return {s["start"] for s in response.json()["slots"]} if response.status_code == 200 else set()
+
+
+def test_a_deleted_page_stops_serving_its_cached_times(
+    client, offline_page, django_capture_on_commit_callbacks
+):
+    assert _slots(client, offline_page).status_code == 200  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        pages.delete(offline_page)
+    assert _slots(client, offline_page).status_code == 404
+
+
+def test_turning_every_page_off_stops_serving_cached_times(
+    client, admin_client, offline_page, django_capture_on_commit_callbacks
+):
+    assert _slots(client, offline_page).status_code == 200  # now cached
+    prefix = urlrules.settings_for(offline_page.owner).url_prefix
+    with django_capture_on_commit_callbacks(execute=True):
+        # "Scheduling pages are on" unticked
+        response = admin_client.post(
+            "/app/settings/general/calendar/", {"meetings-url_prefix": prefix}
+        )
+    assert response.status_code == 302
+    assert _slots(client, offline_page).status_code == 404
+
+
+def test_a_new_profile_time_zone_moves_the_hours_its_pages_offer(
+    client, admin_client, admin_user, make_page, django_capture_on_commit_callbacks
+):
+    """A host who never set working hours works 09:00-17:00 in their profile's zone."""
+    admin_user.timezone = "UTC"
+    admin_user.save(update_fields=["timezone"])
+    page = make_page(admin_user, kind="group", hours_source="members")
+    nine_utc = next_day_at(9).isoformat()
+    assert nine_utc in _starts(client, page)  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/app/settings/general/",
+            {"full_name": admin_user.full_name or "Ada", "timezone": "America/New_York"},
+        )
+    assert response.status_code == 302
+    offered = _starts(client, page)
+    assert nine_utc not in offered  # 04:00 or 05:00 in New York
+    assert next_day_at(15).isoformat() in offered  # 10:00 or 11:00 in New York
